@@ -127,6 +127,7 @@ def grouped_conv_param_count(kernel, in_depth: int, num_filters: int, groups: in
 
     Both ``in_depth`` and ``num_filters`` must be divisible by ``groups``.
     """
+    groups = _check_int("groups", groups, 1)
     if in_depth % groups or num_filters % groups:
         raise ValueError(
             f"groups={groups} must divide both the input depth {in_depth} and the number of filters {num_filters}"
@@ -166,8 +167,13 @@ def receptive_field(kernels, strides=None, dilations=None) -> int:
     layers see 7; two see 5.
     """
     n = len(kernels)
-    strides = strides or [1] * n
-    dilations = dilations or [1] * n
+    strides = [1] * n if strides is None else list(strides)
+    dilations = [1] * n if dilations is None else list(dilations)
+    if len(strides) != n or len(dilations) != n:
+        raise ValueError(
+            f"receptive_field needs one stride and one dilation per layer: {n} kernels, "
+            f"{len(strides)} strides, {len(dilations)} dilations"
+        )
     r, jump = 1, 1
     for k, s, d in zip(kernels, strides, dilations):
         r += (effective_kernel_size(k, d) - 1) * jump
