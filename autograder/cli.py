@@ -1,0 +1,132 @@
+"""``convlab-grade``: release, check, collect, grade, feedback, export, status, demo.
+
+Thin: parses arguments and calls the module doing the work. Run ``convlab-grade -h``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="convlab-grade", description="ConvLab's autograder (on nbgrader 0.9.6)")
+    p.add_argument("--course", default=None, help="course root (default: nearest folder with nbgrader_config.py)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show nbgrader's log")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("release", help="generate assignments/ from solutions/ and verify nothing leaked")
+    r.add_argument("aids", nargs="*", help="assignments (default: all)")
+    c = sub.add_parser("check", help="student self-check: run the visible tests of a notebook")
+    c.add_argument("notebook")
+    c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    co = sub.add_parser("collect", help="collect submissions from a folder or an LMS zip")
+    co.add_argument("source")
+    co.add_argument("--aid", default=None, help="assignment of a flat export")
+    g = sub.add_parser("grade", help="grade every collected submission of an assignment (sandboxed)")
+    g.add_argument("aid")
+    g.add_argument("--student", action="append", help="grade only these students")
+    g.add_argument("--workers", type=int, default=2)
+    g.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell")
+    g.add_argument("--notebook-timeout", type=int, default=None, help="seconds per notebook")
+    g.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="run student code WITHOUT bubblewrap (only for code you trust)")
+    f = sub.add_parser("feedback", help="write feedback HTML (hidden tests removed)")
+    f.add_argument("aid")
+    e = sub.add_parser("export", help="write grades.csv")
+    e.add_argument("out", nargs="?", default="grades.csv")
+    s = sub.add_parser("status", help="graded / failed / pending per student")
+    s.add_argument("aids", nargs="*")
+    d = sub.add_parser("demo", help="release, collect and grade the bundled sample class")
+    d.add_argument("--out", default="out/grading-demo", help="folder for the demo course")
+    d.add_argument("--unsafe-no-sandbox", action="store_true")
+    return p
+
+
+def _log(verbose: bool):
+    logger = logging.getLogger("convlab-grade")
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(message)s")
+    logging.captureWarnings(True)
+    return logger
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    log = _log(args.verbose)
+    from autograder.course import Course, CourseError  # noqa: PLC0415 - fast --help
+    from autograder.sandbox import Limits, SandboxUnavailable  # noqa: PLC0415
+
+    try:
+        if args.command == "check":
+            from autograder.selfcheck import format_report, self_check  # noqa: PLC0415
+
+            statuses = self_check(args.notebook, timeout=args.timeout)
+            print(format_report(Path(args.notebook).name, statuses))
+            return 0 if all(s.state == "pass" for s in statuses) else 1
+        if args.command == "demo":
+            from autograder.demo import run_demo  # noqa: PLC0415
+
+            print(run_demo(Path(args.out), unsafe_no_sandbox=args.unsafe_no_sandbox))
+            return 0
+        course = Course.at(args.course)
+        if args.command == "release":
+            from autograder.release import release  # noqa: PLC0415
+
+            for result in release(course, args.aids, log=log):
+                print(f"released {result.aid}: " + ", ".join(str(p.relative_to(course.root)) for p in result.notebooks))
+            return 0
+        if args.command == "collect":
+            from autograder.collect import collect  # noqa: PLC0415
+
+            placed = collect(course, args.source, args.aid)
+            for student, aid in placed:
+                print(f"collected {student}/{aid}")
+            return 0
+        if args.command == "grade":
+            from autograder.grading import GradeOptions, grade_all  # noqa: PLC0415
+
+            fields = {}
+            if args.cell_timeout:
+                fields["cell_timeout"] = args.cell_timeout
+            if args.notebook_timeout:
+                fields["notebook_timeout"] = args.notebook_timeout
+            options = GradeOptions(unsafe_no_sandbox=args.unsafe_no_sandbox, limits=Limits(**fields),
+                                   workers=args.workers)
+            if args.unsafe_no_sandbox:
+                print("WARNING: grading without the sandbox: student code runs with your permissions", file=sys.stderr)
+
+            def show(r):
+                print(f"{r.student:<20} {r.score:g}/{r.max_score:g}  {r.status}  ({r.seconds:.1f} s)")
+                for note in r.notes:
+                    print(f"    {note}")
+
+            results = grade_all(course, args.aid, options, students=args.student, progress=show)
+            return 0 if all(r.status == "graded" for r in results) else 2
+        if args.command == "feedback":
+            from autograder.feedback import generate_feedback  # noqa: PLC0415
+
+            for student, pages in generate_feedback(course, args.aid, log=log).items():
+                for page in pages:
+                    print(f"{student}: {page.relative_to(course.root)}")
+            return 0
+        if args.command == "export":
+            from autograder.reports import export_csv  # noqa: PLC0415
+
+            print(f"wrote {export_csv(course, args.out)}")
+            return 0
+        if args.command == "status":
+            from autograder.reports import format_table, status_rows  # noqa: PLC0415
+
+            print(format_table(status_rows(course, args.aids or None)))
+            return 0
+    except (CourseError, SandboxUnavailable) as exc:
+        print(f"convlab-grade: {exc}", file=sys.stderr)
+        return 2
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Where a course's files live, and the nbgrader configuration that goes with them.
+
+A course root holds ``nbgrader_config.py``, ``solutions/`` (nbgrader's source), ``assignments/``
+(its release) and the git-ignored ``work/`` folder (``submitted/``, ``autograded/``, ``feedback/``,
+``gradebook.db``). :func:`find_course_root` locates the root from any folder inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Course", "find_course_root", "CourseError", "ensure_tools_on_path"]
+
+
+class CourseError(RuntimeError):
+    """A course folder that cannot be used (no config, unknown assignment, ...)."""
+
+
+def find_course_root(start=None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) holding ``nbgrader_config.py``."""
+    start = Path(start or os.getcwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "nbgrader_config.py").is_file():
+            return folder
+    raise CourseError(f"no nbgrader_config.py in {start} or its parents: pass --course ROOT")
+
+
+def ensure_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` by name: make the running interpreter's scripts folder visible."""
+    bindir = str(Path(sys.executable).parent)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if bindir not in parts:
+        os.environ["PATH"] = os.pathsep.join([bindir, *parts])
+
+
+@dataclass(frozen=True)
+class Course:
+    """Paths of one course; ``config()`` gives nbgrader's config with the root pinned."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root=None) -> "Course":
+        return cls(find_course_root(root) if root is None else Path(root).resolve())
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def assignments(self) -> Path:
+        return self.root / "assignments"
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def submitted(self) -> Path:
+        return self.work / "submitted"
+
+    @property
+    def autograded(self) -> Path:
+        return self.work / "autograded"
+
+    @property
+    def feedback(self) -> Path:
+        return self.work / "feedback"
+
+    @property
+    def gradebook(self) -> Path:
+        return self.work / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.gradebook}"
+
+    def assignment_ids(self) -> list[str]:
+        """Every ``solutions/<aid>/`` holding ``<aid>.ipynb``, sorted."""
+        if not self.solutions.is_dir():
+            return []
+        return sorted(p.name for p in self.solutions.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+    def require_assignment(self, aid: str) -> str:
+        if aid not in self.assignment_ids():
+            raise CourseError(f"unknown assignment {aid!r}; known: {', '.join(self.assignment_ids()) or 'none'}")
+        return aid
+
+    def checks_file(self, aid: str) -> Path:
+        return self.solutions / aid / "checks.py"
+
+    def config(self, overrides=None):
+        """nbgrader's traitlets Config from ``nbgrader_config.py``, with this root and work folder.
+
+        ``overrides`` (a Config or dict of dicts) is merged last.
+        """
+        from traitlets.config import Config  # noqa: PLC0415 - keep `import autograder.course` light
+        from traitlets.config.loader import PyFileConfigLoader  # noqa: PLC0415
+
+        cfg = Config()
+        if (self.root / "nbgrader_config.py").is_file():
+            cfg.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
+        cfg.CourseDirectory.root = str(self.root)
+        cfg.CourseDirectory.submitted_directory = str(self.submitted.relative_to(self.root))
+        cfg.CourseDirectory.autograded_directory = str(self.autograded.relative_to(self.root))
+        cfg.CourseDirectory.feedback_directory = str(self.feedback.relative_to(self.root))
+        cfg.CourseDirectory.db_url = self.db_url
+        if overrides:
+            cfg.merge(Config(overrides))
+        self.work.mkdir(parents=True, exist_ok=True)
+        return cfg

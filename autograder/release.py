@@ -1,0 +1,125 @@
+"""``release``: generate ``assignments/<aid>`` from ``solutions/<aid>`` and prove nothing leaked.
+
+nbgrader's ``GenerateAssignment`` does the work (stubs, locked cells, hidden tests stripped, cells
+saved in the gradebook). Afterwards every released notebook is rewritten in a canonical form (no
+outputs, no execution counts, sorted keys) so the release is byte-for-byte reproducible and CI can
+regenerate it and diff, and :func:`find_leaks` checks that no solution code, no hidden-test text and
+no ``checks.py`` reached the release.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import Course, ensure_tools_on_path
+
+__all__ = ["ReleaseLeakError", "ReleaseResult", "release", "find_leaks", "canonicalize", "secret_lines"]
+
+_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
+            "END MARK SCHEME", "run_hidden(")
+_BEGIN_RE = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)")
+_END_RE = re.compile(r"### END (SOLUTION|HIDDEN TESTS)")
+_MIN_SECRET_CHARS = 10
+_SECRET_FILES = ("checks.py",)
+
+
+class ReleaseLeakError(RuntimeError):
+    """The generated release contains something that must stay in ``solutions/``."""
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    aid: str
+    notebooks: tuple[Path, ...]
+
+
+def secret_lines(nb) -> set[str]:
+    """Stripped lines inside solution / hidden-test regions that appear nowhere outside them.
+
+    Short lines (``return out``) and comments are skipped: they are too common to prove a leak.
+    """
+    inside, outside = set(), set()
+    for cell in nb.cells:
+        depth = 0
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if _BEGIN_RE.search(text):
+                depth += 1
+                continue
+            if _END_RE.search(text):
+                depth = max(depth - 1, 0)
+                continue
+            (inside if depth else outside).add(text)
+    return {t for t in inside - outside if len(t) >= _MIN_SECRET_CHARS and not t.startswith("#")}
+
+
+def canonicalize(path: Path) -> None:
+    """Rewrite a released notebook deterministically: no outputs or counts, sorted JSON keys."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+
+
+def find_leaks(course: Course, aid: str) -> list[str]:
+    """Every problem of ``assignments/<aid>`` (empty when the release is clean)."""
+    problems = []
+    released = course.assignments / aid
+    for secret in _SECRET_FILES:
+        for hit in released.rglob(secret):
+            problems.append(f"{hit.relative_to(course.root)} must not be released")
+    for src in sorted((course.solutions / aid).glob("*.ipynb")):
+        out = released / src.name
+        if not out.exists():
+            problems.append(f"{out.relative_to(course.root)} is missing")
+            continue
+        secrets = secret_lines(nbformat.read(src, as_version=4))
+        nb = nbformat.read(out, as_version=4)
+        for index, cell in enumerate(nb.cells):
+            for marker in _MARKERS:
+                if marker in cell.source:
+                    problems.append(f"{out.name} cell {index}: contains {marker!r}")
+            for line in cell.source.splitlines():
+                if line.strip() in secrets:
+                    problems.append(f"{out.name} cell {index}: solution or hidden line {line.strip()[:60]!r}")
+            if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None):
+                problems.append(f"{out.name} cell {index}: has outputs")
+    return problems
+
+
+def release(course: Course, aids=None, log=None) -> list[ReleaseResult]:
+    """Generate the release of ``aids`` (default: every assignment) and verify it.
+
+    Raises :class:`ReleaseLeakError` listing every problem found.
+    """
+    from nbgrader.converters import GenerateAssignment  # noqa: PLC0415 - heavy import, only when used
+    from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415
+
+    ensure_tools_on_path()
+    aids = [course.require_assignment(a) for a in aids] if aids else course.assignment_ids()
+    results = []
+    for aid in aids:
+        cfg = course.config()
+        coursedir = CourseDirectory(config=cfg)
+        coursedir.assignment_id = aid
+        converter = GenerateAssignment(coursedir=coursedir, config=cfg)
+        converter.force = True
+        if log is not None:
+            converter.log = log
+        converter.start()
+        notebooks = tuple(sorted((course.assignments / aid).glob("*.ipynb")))
+        for path in notebooks:
+            canonicalize(path)
+        problems = find_leaks(course, aid)
+        if problems:
+            raise ReleaseLeakError(f"release of {aid} is not clean:\n  " + "\n  ".join(problems))
+        results.append(ReleaseResult(aid, notebooks))
+    return results

@@ -1,0 +1,104 @@
+"""Helpers for test suites: build a student's submission from a solution, grade it, score it fast.
+
+- :func:`make_submission`: what a student would hand in (solutions filled in, hidden tests
+  stripped as in the release), with chosen cells replaced (``None`` deletes the cell);
+- :func:`grade_notebook`: the real pipeline (release if needed, sandboxed kernel, trusted checks,
+  gradebook) on one notebook, in a course folder you give;
+- :func:`score_locally`: in-process and fast, for mutant tests: the solution notebook with
+  replacements runs under nbclient without the sandbox, and the trusted comparison scores it
+  exactly as grading would (partial credit included).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import Course
+from autograder.grading import GradeOptions, SubmissionResult, grade_submission
+from autograder.trusted import prepare_hidden, score_cells
+
+__all__ = ["make_submission", "grade_notebook", "score_locally"]
+
+_HIDDEN_RE = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
+_SOLUTION_MARK_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+
+
+def _grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _apply(nb, replacements):
+    replacements = dict(replacements or {})
+    unknown = set(replacements) - {_grade_id(c) for c in nb.cells}
+    if unknown:
+        raise KeyError(f"no cells with grade_id {sorted(unknown)}")
+    cells = []
+    for cell in nb.cells:
+        gid = _grade_id(cell)
+        if gid in replacements:
+            if replacements[gid] is None:
+                continue
+            cell.source = replacements[gid]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def make_submission(solution_nb_path, replacements=None, out_path=None):
+    """The notebook a student would submit; written to ``out_path`` if given, and returned."""
+    nb = nbformat.read(solution_nb_path, as_version=4)
+    for cell in nb.cells:
+        cell.source = _SOLUTION_MARK_RE.sub("", _HIDDEN_RE.sub("", cell.source))
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb = _apply(nb, replacements)
+    if out_path is not None:
+        Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, out_path)
+    return nb
+
+
+def grade_notebook(aid, notebook_path, course_root, student="student",
+                   options: GradeOptions | None = None) -> SubmissionResult:
+    """Grade one notebook file through the real pipeline in ``course_root`` (released beforehand)."""
+    course = Course(Path(course_root).resolve())
+    folder = course.submitted / student / aid
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copy(notebook_path, folder / f"{aid}.ipynb")
+    return grade_submission(course, aid, student, options or GradeOptions())
+
+
+def score_locally(aid, solution_nb_path, replacements=None, *, seed=1, timeout=60) -> dict:
+    """``{grade_id: (score, max)}`` of the solution notebook with ``replacements``, no sandbox."""
+    from autograder.execution import SandboxExecute  # noqa: PLC0415 - needs nbgrader
+
+    solution_nb_path = Path(solution_nb_path).resolve()
+    nb = _apply(nbformat.read(solution_nb_path, as_version=4), replacements)
+    with tempfile.TemporaryDirectory(prefix="convlab-local-") as tmp:
+        workdir = Path(tmp)
+        for item in solution_nb_path.parent.iterdir():
+            if item.is_file() and item.suffix != ".ipynb" and item.name != "checks.py":
+                shutil.copy(item, workdir / item.name)
+        state = prepare_hidden(solution_nb_path.parent / "checks.py", aid, workdir, nb, seed)
+        resources = {"metadata": {"path": str(workdir)}, "convlab": dict(state)}
+        executor = SandboxExecute(unsafe_no_sandbox=True, timeout=timeout)
+        executor.preprocess(nb, resources)
+        cells = score_cells(state)
+    scores = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and cell.cell_type == "code":
+            points = float(meta.get("points", 0))
+            entry = cells.get(meta.get("grade_id"))
+            if entry is None:
+                failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+                scores[meta["grade_id"]] = (0.0 if failed else points, points)
+            else:
+                scores[meta["grade_id"]] = (points * entry["passed"] / entry["total"], points)
+    return scores
