@@ -267,16 +267,16 @@ class DeviceArray:
 
     # --- unary operators -----------------------------------------------------
     def __neg__(self):
-        return DeviceArray(-self._a)
+        return _wrap(np.negative(self._a))
 
     def __pos__(self):
-        return DeviceArray(+self._a)
+        return _wrap(np.positive(self._a))
 
     def __abs__(self):
-        return DeviceArray(np.abs(self._a))
+        return _wrap(np.abs(self._a))
 
     def __invert__(self):
-        return DeviceArray(~self._a)
+        return _wrap(np.invert(self._a))
 
     # --- binary operators (defined below the class) ---------------------------
     # --- comparisons ------------------------------------------------------------

@@ -283,3 +283,12 @@ def test_namespace_identity_and_backend_contract(d):
 def test_device_array_needs_a_numpy_buffer():
     with pytest.raises(TypeError, match="xp.asarray"):
         DeviceArray([1, 2])
+
+
+@pytest.mark.parametrize("op", [lambda a: -a, lambda a: +a, abs])
+def test_unary_operators_keep_zero_d_results_on_the_device(op):
+    # reductions return 0-d device arrays (as CuPy's do); negating one must not fall back to the host
+    m = xp.asarray([1.0, -3.0]).mean()
+    out = op(m)
+    assert isinstance(out, DeviceArray) and out.ndim == 0
+    assert float(out) == op(-1.0)

@@ -134,7 +134,8 @@ def test_numeric_gradient_rejects_integer_input_and_bad_dout(dev):
 
 # --- rel_error -------------------------------------------------------------------
 
-finite = st.floats(-1e6, 1e6, allow_nan=False)
+# no subnormals: below float64 tiny the denominator is clamped, so scale-freedom cannot hold there
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
 arrays = hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=4), elements=finite)
 
 
