@@ -32,6 +32,7 @@ test-fast: venv
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 demo: venv sysdeps
+	$(BIN)/convlab-grade demo
 	$(BIN)/python -m convlab.demo
 
 bench: venv
