@@ -53,11 +53,19 @@ def _parse(source: str):
         return None
 
 
+def _names(text: str, name: str) -> bool:
+    """True when the string constant ``text`` spells the function ``name`` as an identifier."""
+    text = text.strip()
+    return text == name or text.endswith("." + name) and text.replace(".", "").replace("_", "").isalnum()
+
+
 def scan_withheld(sources, withheld) -> dict[str, list[Finding]]:
     """For each withheld dotted name, where the student's code reaches the library's function.
 
     Flagged: ``from <module> import <name>`` (also ``*`` from that module), ``anything.<name>``,
-    and a string constant containing ``<name>``. A bare ``<name>`` is the student's own function
+    and a string constant that *is* the name (``"<name>"`` or ``"<module>.<name>"``, as ``getattr`` and
+    ``importlib`` need it). Prose that merely mentions the name (``print("im2col ok")``, a docstring)
+    is not flagged; dynamic spellings are left to the in-kernel guards. A bare ``<name>`` is the student's own function
     (the exercise asks them to write it) and is not flagged.
     """
     found: dict[str, list[Finding]] = {d: [] for d in withheld}
@@ -78,7 +86,7 @@ def scan_withheld(sources, withheld) -> dict[str, list[Finding]]:
                     hit = f"imports {dotted}"
                 elif isinstance(node, ast.Attribute) and node.attr == name:
                     hit = f"uses .{name}"
-                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and name in node.value:
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _names(node.value, name):
                     hit = f"names {name!r} in a string"
                 if hit:
                     found[dotted].append(Finding(cell, getattr(node, "lineno", 0), hit))
