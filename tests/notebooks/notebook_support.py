@@ -1,0 +1,152 @@
+"""Shared helpers of the notebook tests: discovery, nbgrader cell roles, running, releasing.
+
+Every assignment is discovered from ``solutions/<aid>/<aid>.ipynb``; nothing here
+names an assignment, so a new folder under ``solutions/`` (plus its mutants under
+``tests/notebooks/mutants/<aid>/``) is picked up by every test automatically.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+__all__ = [
+    "ROOT",
+    "SOLUTIONS",
+    "RELEASE",
+    "MUTANTS",
+    "assignment_ids",
+    "solution_notebook",
+    "checks_file",
+    "read_notebook",
+    "nbgrader_meta",
+    "cell_role",
+    "grade_cells",
+    "solution_regions",
+    "Mutant",
+    "read_mutant",
+    "mutants",
+    "run_notebook",
+    "error_cells",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTIONS = ROOT / "solutions"
+RELEASE = ROOT / "assignments"
+MUTANTS = Path(__file__).resolve().parent / "mutants"
+
+NEEDS_ANSWER = "needs-answer"
+_SOLUTION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
+
+
+def assignment_ids() -> list[str]:
+    """Every ``<aid>`` with a source notebook ``solutions/<aid>/<aid>.ipynb``, sorted."""
+    if not SOLUTIONS.is_dir():
+        return []
+    return sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").is_file())
+
+
+def solution_notebook(aid: str) -> Path:
+    return SOLUTIONS / aid / f"{aid}.ipynb"
+
+
+def checks_file(aid: str) -> Path:
+    return SOLUTIONS / aid / "checks.py"
+
+
+def read_notebook(path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)
+
+
+def nbgrader_meta(cell) -> dict:
+    return dict(cell.get("metadata", {}).get("nbgrader", {}))
+
+
+def cell_role(cell) -> str:
+    """One of ``markdown``, ``setup`` (plain code), ``solution``, ``visible_tests``, ``hidden_tests``,
+    ``needs_answer`` (a demo cell that calls the student's functions) or ``other_locked``."""
+    if cell.cell_type != "code":
+        return "markdown"
+    meta = nbgrader_meta(cell)
+    if meta.get("solution"):
+        return "solution"
+    if meta.get("grade"):
+        return "hidden_tests"
+    if meta.get("locked") and "grade_id" in meta:
+        return "visible_tests"
+    if NEEDS_ANSWER in cell.get("metadata", {}).get("tags", []):
+        return "needs_answer"
+    return "setup"
+
+
+def grade_cells(nb) -> dict[str, tuple[int, float]]:
+    """``{grade_id: (cell index, points)}`` of the graded (hidden-test) cells."""
+    return {
+        nbgrader_meta(c)["grade_id"]: (i, float(nbgrader_meta(c).get("points", 0)))
+        for i, c in enumerate(nb.cells)
+        if cell_role(c) == "hidden_tests"
+    }
+
+
+def solution_regions(source: str) -> list[str]:
+    """The text between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` markers."""
+    return _SOLUTION_RE.findall(source)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A plausible wrong answer: ``source`` replaces solution cell ``grade_id``; it must lose ``loses``."""
+
+    aid: str
+    name: str
+    grade_id: str
+    loses: tuple[str, ...]
+    source: str
+    path: Path
+
+
+def read_mutant(aid: str, path: Path) -> Mutant:
+    """Parse a mutant file: ``# grade_id: <id>``, ``# loses: <id>[, <id>...]``, then the cell source."""
+    lines = path.read_text().splitlines()
+    if len(lines) < 3 or not lines[0].startswith("# grade_id:") or not lines[1].startswith("# loses:"):
+        raise ValueError(f"{path}: first lines must be '# grade_id: <id>' and '# loses: <ids>'")
+    grade_id = lines[0].split(":", 1)[1].strip()
+    loses = tuple(x.strip() for x in lines[1].split(":", 1)[1].split(",") if x.strip())
+    return Mutant(aid, path.stem, grade_id, loses, "\n".join(lines[2:]).strip("\n") + "\n", path)
+
+
+def mutants() -> list[Mutant]:
+    """Every mutant fixture of every discovered assignment."""
+    found = []
+    for aid in assignment_ids():
+        folder = MUTANTS / aid
+        if folder.is_dir():
+            found += [read_mutant(aid, p) for p in sorted(folder.glob("*.py"))]
+    return found
+
+
+def run_notebook(nb, cwd, timeout: int = 120) -> float:
+    """Execute ``nb`` in place (errors recorded, not raised) with ``cwd`` as working folder; returns seconds."""
+    from nbclient import NotebookClient  # noqa: PLC0415 - heavy import, slow tests only
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(cwd)}})
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+def error_cells(nb) -> list[tuple[int, str, str]]:
+    """``(cell index, role, 'Name: message')`` for every code cell with an error output."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append((i, cell_role(cell), f"{out.get('ename')}: {out.get('evalue', '')[:300]}"))
+    return found

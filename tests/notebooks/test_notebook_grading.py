@@ -1,0 +1,49 @@
+"""Slow tests: scores. Every mutant loses points on exactly the hidden checks it names; the
+solutions earn full marks in the fast in-process scorer and through the real sandboxed grader.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .notebook_support import assignment_ids, mutants, solution_notebook
+
+AIDS = assignment_ids()
+MUTANTS = mutants()
+SEED = 7  # any seed: the cases are random but the verdicts must not depend on it
+
+pytestmark = pytest.mark.slow
+
+
+def _lost(scores: dict) -> set[str]:
+    return {gid for gid, (score, maximum) in scores.items() if score < maximum}
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_solution_scores_full_marks_locally(aid):
+    from autograder.testing import score_locally  # noqa: PLC0415
+
+    scores = score_locally(aid, solution_notebook(aid), seed=SEED)
+    assert scores and not _lost(scores), f"{aid}: the solution loses points: {scores}"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[f"{m.aid}/{m.name}" for m in MUTANTS])
+def test_mutant_loses_exactly_its_checks(mutant):
+    from autograder.testing import score_locally  # noqa: PLC0415
+
+    scores = score_locally(mutant.aid, solution_notebook(mutant.aid), {mutant.grade_id: mutant.source}, seed=SEED)
+    lost = _lost(scores)
+    assert lost == set(mutant.loses), (
+        f"{mutant.aid}/{mutant.name} should lose exactly {sorted(mutant.loses)}, lost {sorted(lost)}: {scores}")
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_solution_earns_full_marks_through_the_sandboxed_grader(aid, released_course, tmp_path):
+    from autograder.testing import grade_notebook, make_submission  # noqa: PLC0415
+
+    submission = tmp_path / f"{aid}.ipynb"
+    make_submission(solution_notebook(aid), None, submission)
+    result = grade_notebook(aid, submission, released_course(aid).root, student=f"honest_{aid}")
+    assert result.status == "graded", f"{aid}: grading failed: {result.notes}"
+    assert result.max_score > 0 and result.score == result.max_score, (
+        f"{aid}: {result.score}/{result.max_score} through the sandbox; cells {result.cells}; notes {result.notes}")

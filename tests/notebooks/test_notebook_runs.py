@@ -1,0 +1,84 @@
+"""Slow tests: solution and release notebooks run headless; assignments/ is the generated release.
+
+The solution notebook runs in its own folder, so every hidden-test cell runs in
+LOCAL mode and validates itself against ``checks.py`` (an AssertionError there
+is a failing test here).
+"""
+
+from __future__ import annotations
+
+import filecmp
+
+import pytest
+
+from .notebook_support import (
+    RELEASE,
+    SOLUTIONS,
+    assignment_ids,
+    cell_role,
+    error_cells,
+    read_notebook,
+    run_notebook,
+    solution_notebook,
+)
+
+AIDS = assignment_ids()
+SOLUTION_SECONDS = 60
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_solution_notebook_runs_clean_and_fast(aid):
+    nb = read_notebook(solution_notebook(aid))
+    seconds = run_notebook(nb, SOLUTIONS / aid, timeout=SOLUTION_SECONDS)
+    errors = error_cells(nb)
+    assert not errors, f"{aid}: cells failed:\n" + "\n".join(f"  cell {i} ({role}): {msg}" for i, role, msg in errors)
+    hidden = [c for c in nb.cells if cell_role(c) == "hidden_tests"]
+    for cell in hidden:
+        text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        assert "cases pass" in text, f"{aid}: hidden cell {cell.metadata['nbgrader']['grade_id']} did not validate"
+    assert seconds < SOLUTION_SECONDS, f"{aid}: the solution notebook took {seconds:.1f} s (limit {SOLUTION_SECONDS} s)"
+
+
+ALLOWED_TO_FAIL = {"solution", "visible_tests", "needs_answer"}
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_release_notebook_fails_only_where_answers_are_missing(aid, released_course):
+    folder = released_course(aid).assignments / aid
+    nb = read_notebook(folder / f"{aid}.ipynb")
+    run_notebook(nb, folder)
+    bad = [(i, role, msg) for i, role, msg in error_cells(nb) if role not in ALLOWED_TO_FAIL]
+    assert not bad, f"{aid} release: setup or hidden cells crashed:\n" + "\n".join(
+        f"  cell {i} ({role}): {msg}" for i, role, msg in bad)
+    stubs = [i for i, role, msg in error_cells(nb) if role == "visible_tests" and "NotImplementedError" in msg]
+    assert stubs, f"{aid} release: the visible tests of an unanswered notebook should hit the stubs"
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_committed_release_matches_regeneration(aid, released_course):
+    committed, fresh = RELEASE / aid, released_course(aid).assignments / aid
+    assert committed.is_dir(), f"assignments/{aid} is missing: run `convlab-grade release {aid}` and commit it"
+    cmp = filecmp.dircmp(committed, fresh, ignore=["__pycache__", ".ipynb_checkpoints"])
+    assert not cmp.left_only and not cmp.right_only, (
+        f"assignments/{aid} differs in files: only committed {cmp.left_only}, only regenerated {cmp.right_only}")
+    for name in cmp.common_files:
+        assert (committed / name).read_bytes() == (fresh / name).read_bytes(), (
+            f"assignments/{aid}/{name} is not what `convlab-grade release` generates: regenerate it")
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_committed_release_leaks_nothing(aid):
+    from autograder.course import Course  # noqa: PLC0415
+    from autograder.release import find_leaks  # noqa: PLC0415
+
+    from .notebook_support import ROOT  # noqa: PLC0415
+
+    assert (RELEASE / aid).is_dir(), f"assignments/{aid} is missing: run `convlab-grade release {aid}`"
+    assert not list((RELEASE / aid).rglob("checks.py")), f"assignments/{aid} holds a checks.py"
+    problems = find_leaks(Course(ROOT), aid)
+    assert not problems, f"assignments/{aid} leaks:\n  " + "\n  ".join(problems)
+    text = "".join(p.read_text(errors="replace") for p in (RELEASE / aid).rglob("*") if p.is_file())
+    for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "run_hidden", "autograder.harness"):
+        assert marker not in text, f"assignments/{aid} contains {marker!r}"

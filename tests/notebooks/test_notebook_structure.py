@@ -1,0 +1,203 @@
+"""Fast, static checks of every source notebook, its checks.py and its mutant fixtures.
+
+Nothing is executed here except the trusted case generators and references;
+the slow tests (running notebooks, grading) live in test_notebook_runs.py and
+test_notebook_grading.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+
+import numpy as np
+import pytest
+
+from autograder.checks import check_rng, draw_cases, load_checks, reference_outcomes
+from .notebook_support import (
+    assignment_ids,
+    cell_role,
+    checks_file,
+    grade_cells,
+    mutants,
+    nbgrader_meta,
+    read_notebook,
+    solution_notebook,
+    solution_regions,
+)
+
+AIDS = assignment_ids()
+_RUN_HIDDEN_RE = re.compile(r"run_hidden\(\s*[\"']([\w.-]+)[\"']\s*,\s*[\"']([\w.-]+)[\"']")
+
+
+def test_assignments_are_discovered():
+    assert AIDS, "no solutions/<aid>/<aid>.ipynb found"
+
+
+@pytest.fixture(scope="module", params=AIDS)
+def aid(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def nb(aid):
+    return read_notebook(solution_notebook(aid))
+
+
+@pytest.fixture(scope="module")
+def checks(aid):
+    return load_checks(checks_file(aid))
+
+
+def test_notebook_is_committed_without_outputs(nb):
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"cell {i} has outputs: strip them"
+
+
+def test_first_code_cell_loads_autoreload_and_imports(nb):
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    assert "%load_ext autoreload" in first.source and "%autoreload 2" in first.source
+    assert re.search(r"^(import|from) ", first.source, re.M), "the first code cell holds the imports"
+
+
+def test_no_sys_path_hacks_or_star_imports(nb):
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            assert "sys.path" not in cell.source, f"cell {i}: import the installed package, no sys.path"
+            assert not re.search(r"^\s*from \S+ import \*", cell.source, re.M), f"cell {i}: star import"
+
+
+def test_nbgrader_metadata_is_well_formed(nb):
+    ids = []
+    for i, cell in enumerate(nb.cells):
+        meta = nbgrader_meta(cell)
+        if not meta:
+            continue
+        assert meta.get("schema_version") == 3, f"cell {i}: nbgrader schema_version must be 3"
+        assert meta.get("grade_id"), f"cell {i}: nbgrader cells need a grade_id"
+        ids.append(meta["grade_id"])
+        role = cell_role(cell)
+        if role == "solution":
+            assert not meta.get("grade") and not meta.get("locked"), f"cell {i}: solution cells are unlocked, no points"
+            regions = solution_regions(cell.source)
+            assert regions, f"cell {i}: a solution cell needs a ### BEGIN/END SOLUTION region"
+            assert "NotImplementedError" not in cell.source, f"cell {i}: nbgrader writes the stub itself"
+            head = cell.source.split("### BEGIN SOLUTION")[0]
+            assert re.search(r"^def \w+\(", head, re.M) and '"""' in head, (
+                f"cell {i}: the signature and docstring sit outside the solution region")
+        elif role == "visible_tests":
+            assert meta.get("locked") and "points" not in meta, f"cell {i}: visible tests are locked, no points"
+            assert "HIDDEN TESTS" not in cell.source, f"cell {i}: hidden tests belong in graded cells"
+        elif role == "hidden_tests":
+            assert meta.get("locked") and meta.get("points", 0) > 0, f"cell {i}: hidden-test cells are locked with points"
+    assert len(ids) == len(set(ids)), "grade_ids must be unique"
+
+
+def test_hidden_cells_hold_only_the_hidden_block(nb):
+    for gid, (i, _) in grade_cells(nb).items():
+        source = nb.cells[i].source
+        begin, end = source.find("### BEGIN HIDDEN TESTS"), source.find("### END HIDDEN TESTS")
+        assert 0 <= begin < end, f"{gid}: missing ### BEGIN/END HIDDEN TESTS"
+        outside = source[:begin] + source[end + len("### END HIDDEN TESTS"):]
+        for line in outside.splitlines():
+            assert not line.strip() or line.lstrip().startswith("#"), (
+                f"{gid}: only comments may sit outside the hidden block (the release shows them): {line!r}")
+
+
+def test_points_add_up_to_about_100(nb):
+    total = sum(points for _, points in grade_cells(nb).values())
+    assert 90 <= total <= 110, f"about 100 points per assignment, got {total}"
+
+
+def test_every_check_has_a_grade_cell_and_a_call(aid, nb, checks):
+    cells = grade_cells(nb)
+    calls: dict[str, str] = {}
+    for gid, (i, _) in cells.items():
+        for called_aid, name in _RUN_HIDDEN_RE.findall(nb.cells[i].source):
+            assert called_aid == aid, f"{gid}: run_hidden names assignment {called_aid!r}, expected {aid!r}"
+            calls[name] = gid
+    for check in checks:
+        assert check.grade_id in cells, f"check {check.name}: no graded cell {check.grade_id!r}"
+        assert calls.get(check.name) == check.grade_id, (
+            f"check {check.name} must be run (run_hidden) in its own grade cell {check.grade_id}")
+    assert set(calls) <= {c.name for c in checks}, f"run_hidden calls unknown checks: {set(calls) - {c.name for c in checks}}"
+    assert {c.grade_id for c in checks} == set(cells), "every graded cell needs at least one check"
+
+
+def test_withheld_names_are_real_library_functions(checks):
+    # a misspelt name would silently withhold nothing
+    for check in checks:
+        for dotted in check.withhold:
+            module_name, _, attr = dotted.rpartition(".")
+            assert module_name.startswith("convlab"), f"{check.name}: {dotted} is not a convlab function"
+            module = importlib.import_module(module_name)
+            assert callable(getattr(module, attr, None)), f"{check.name}: {dotted} does not exist"
+
+
+def test_cases_are_fresh_per_seed_and_references_run(checks):
+    for check in checks:
+        first = draw_cases(check, check_rng(1, check.name))
+        second = draw_cases(check, check_rng(2, check.name))
+        assert len(first) >= 3, f"{check.name}: use several configurations"
+        differs = any(
+            set(a) != set(b) or any(not np.array_equal(np.asarray(a[k]), np.asarray(b[k])) for k in a)
+            for a, b in zip(first, second)
+        )
+        assert differs, f"{check.name}: the cases ignore the grader's seed"
+        outcomes = reference_outcomes(check, first)
+        for case, out in zip(first, outcomes):
+            # a reference may raise on purpose (invalid settings) but only ValueError-like errors
+            assert not out.raised or "builtins.ValueError" in out.raised, (
+                f"{check.name}: reference crashed with {out.exc_name}: {out.message}")
+
+
+def test_array_inputs_are_continuous_and_float64(checks):
+    for check in checks:
+        for case in draw_cases(check, check_rng(3, check.name)):
+            for key, v in case.items():
+                if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size > 4:
+                    assert v.dtype == np.float64, f"{check.name}: {key} should be float64"
+                    assert len(np.unique(v)) == v.size, f"{check.name}: {key} has ties; use continuous random inputs"
+
+
+# --- mutant fixtures ----------------------------------------------------------------------------
+
+MUTANTS = mutants()
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[f"{m.aid}/{m.name}" for m in MUTANTS])
+def test_mutant_fixture_is_well_formed(mutant):
+    nb = read_notebook(solution_notebook(mutant.aid))
+    solution_ids = {nbgrader_meta(c)["grade_id"] for c in nb.cells if cell_role(c) == "solution"}
+    assert mutant.grade_id in solution_ids, f"{mutant.path}: {mutant.grade_id} is not a solution cell"
+    assert mutant.loses, f"{mutant.path}: name the hidden checks it must lose"
+    assert set(mutant.loses) <= set(grade_cells(nb)), f"{mutant.path}: unknown grade cells {mutant.loses}"
+    ast.parse(mutant.source)  # the replacement is valid Python
+    original = next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == mutant.grade_id)
+    assert mutant.source.strip() != original.strip(), f"{mutant.path}: identical to the solution"
+
+
+def test_every_hidden_cell_has_a_mutant(aid, nb):
+    lost = {gid for m in MUTANTS if m.aid == aid for gid in m.loses}
+    missing = set(grade_cells(nb)) - lost
+    assert not missing, f"{aid}: no mutant fixture loses {sorted(missing)}"
+
+
+def test_solution_cells_do_not_trip_the_withheld_scan(nb, checks):
+    # The grader's static scan reads every cell a student may edit (docstrings and strings
+    # included): the solution itself must not name a withheld function there.
+    from autograder.scan import scan_withheld, student_sources  # noqa: PLC0415
+
+    withheld = sorted({dotted for check in checks for dotted in check.withhold})
+    hits = scan_withheld(student_sources(nb), withheld)
+    assert not hits, f"the solution notebook trips the withheld-function scan: {hits}"
+
+
+def test_release_folder_has_no_stale_assignments():
+    from .notebook_support import RELEASE  # noqa: PLC0415
+
+    released = {p.name for p in RELEASE.iterdir() if p.is_dir()} if RELEASE.is_dir() else set()
+    stale = released - set(AIDS)
+    assert not stale, f"assignments/ holds releases without a source in solutions/: {sorted(stale)}"
