@@ -20,6 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("release", help="generate assignments/ from solutions/ and verify nothing leaked")
     r.add_argument("aids", nargs="*", help="assignments (default: all)")
+    r.add_argument("--out", default=None,
+                   help="write the release to OUT/<aid>/ instead of assignments/ (course gradebook untouched)")
     c = sub.add_parser("check", help="student self-check: run the visible tests of a notebook")
     c.add_argument("notebook")
     c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
@@ -40,8 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("out", nargs="?", default="grades.csv")
     s = sub.add_parser("status", help="graded / failed / pending per student")
     s.add_argument("aids", nargs="*")
-    d = sub.add_parser("demo", help="release, collect and grade the bundled sample class")
-    d.add_argument("--out", default="out/grading-demo", help="folder for the demo course")
+    d = sub.add_parser("demo", help="release the assignments, grade a sample class made from the solutions")
+    d.add_argument("--out", default="out/grading-demo", help="folder for the demo course (replaced)")
+    d.add_argument("aids", nargs="*", help="assignments (default: every one with a checks.py)")
+    d.add_argument("--workers", type=int, default=2)
     d.add_argument("--unsafe-no-sandbox", action="store_true")
     return p
 
@@ -57,6 +61,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     log = _log(args.verbose)
     from autograder.course import Course, CourseError  # noqa: PLC0415 - fast --help
+    from autograder.release import ReleaseLeakError  # noqa: PLC0415
     from autograder.sandbox import Limits, SandboxUnavailable  # noqa: PLC0415
 
     try:
@@ -67,14 +72,20 @@ def main(argv=None) -> int:
             print(format_report(Path(args.notebook).name, statuses))
             return 0 if all(s.state == "pass" for s in statuses) else 1
         if args.command == "demo":
-            from autograder.demo import run_demo  # noqa: PLC0415
+            from autograder.demo import REPO_ROOT, run_demo  # noqa: PLC0415
 
-            print(run_demo(Path(args.out), unsafe_no_sandbox=args.unsafe_no_sandbox))
+            source = Course.at(args.course) if args.course else Course(REPO_ROOT)
+            run_demo(Path(args.out), source=source, aids=args.aids, unsafe_no_sandbox=args.unsafe_no_sandbox,
+                     workers=args.workers, echo=lambda line: print(line, flush=True))
             return 0
         course = Course.at(args.course)
         if args.command == "release":
-            from autograder.release import release  # noqa: PLC0415
+            from autograder.release import release, release_to  # noqa: PLC0415
 
+            if args.out:
+                for result in release_to(course, args.aids, Path(args.out), log=log):
+                    print(f"released {result.aid}: " + ", ".join(str(p) for p in result.notebooks))
+                return 0
             for result in release(course, args.aids, log=log):
                 print(f"released {result.aid}: " + ", ".join(str(p.relative_to(course.root)) for p in result.notebooks))
             return 0
@@ -102,6 +113,8 @@ def main(argv=None) -> int:
                 print(f"{r.student:<20} {r.score:g}/{r.max_score:g}  {r.status}  ({r.seconds:.1f} s)")
                 for note in r.notes:
                     print(f"    {note}")
+                for flag in r.flags:
+                    print(f"    flag (for you, not scored): {flag}")
 
             results = grade_all(course, args.aid, options, students=args.student, progress=show)
             return 0 if all(r.status == "graded" for r in results) else 2
@@ -122,7 +135,7 @@ def main(argv=None) -> int:
 
             print(format_table(status_rows(course, args.aids or None)))
             return 0
-    except (CourseError, SandboxUnavailable) as exc:
+    except (CourseError, SandboxUnavailable, ReleaseLeakError) as exc:
         print(f"convlab-grade: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(f"unhandled command {args.command}")

@@ -1,41 +1,253 @@
-"""``convlab-grade demo``: release, collect and grade a bundled sample class, print the results.
+"""``convlab-grade demo``: release the course's assignments, grade a small sample class, report.
 
-The sample class is the autograder's fixture course (``tests/autograder/fixtures``): a tiny
-assignment and a few students (correct, partial, blank, cheating, crashing).
+The demo course is built in a fresh folder (default ``out/grading-demo``) from the course's own
+``solutions/``, so the instructor's ``work/`` folder and gradebook are never touched. The sample class
+is made at demo time from the solution notebooks (no copies of solution code are kept anywhere):
+
+| student | what they hand in |
+|---|---|
+| ``ada``   | the full solution |
+| ``ben``   | the blank release, unchanged |
+| ``cy``    | the solution with one plausible bug (a mutant from ``tests/notebooks/mutants/<aid>/``) |
+| ``dee``   | the solution with two bugs in two different answers |
+| ``eve``   | a notebook whose kernel dies half-way (``os._exit``) |
+| ``flo``   | a file that is not a notebook |
+
+Each mutant file names the hidden-test cells it must lose (``# loses: ...``); the demo prints which
+cells lost points next to that expectation, so it doubles as a smoke test of the grader.
 """
 
 from __future__ import annotations
 
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from autograder.collect import collect
-from autograder.course import Course
+from autograder.course import Course, CourseError
 from autograder.feedback import generate_feedback
 from autograder.grading import GradeOptions, grade_all
 from autograder.release import release
-from autograder.reports import format_table, status_rows
+from autograder.testing import make_submission
 
-__all__ = ["run_demo", "FIXTURES"]
+__all__ = ["run_demo", "DemoMutant", "read_mutant", "pick_mutants", "build_sample_class", "REPO_ROOT",
+           "STUDENTS"]
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "autograder" / "fixtures"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STUDENTS = {
+    "ada": "full solution",
+    "ben": "blank release",
+    "cy": "one bug",
+    "dee": "two bugs",
+    "eve": "kernel dies half-way",
+    "flo": "not a notebook",
+}
+_PREFERRED = ("hardcoded_visible", "stride_ignored", "width_from")
+_MARKER = ".convlab-demo"
 
 
-def run_demo(out: Path, unsafe_no_sandbox: bool = False) -> str:
-    """Build ``out`` as a course, grade the sample class there; returns the printed report."""
+@dataclass(frozen=True)
+class DemoMutant:
+    """A wrong answer for solution cell ``grade_id`` that must lose the hidden cells ``loses``."""
+
+    name: str
+    grade_id: str
+    loses: tuple[str, ...]
+    source: str
+
+
+def read_mutant(path: Path) -> DemoMutant:
+    """Parse ``# grade_id: <id>`` / ``# loses: <ids>`` header lines, then the cell's source."""
+    lines = Path(path).read_text().splitlines()
+    if len(lines) < 3 or not lines[0].startswith("# grade_id:") or not lines[1].startswith("# loses:"):
+        raise ValueError(f"{path}: a mutant starts with '# grade_id: <id>' and '# loses: <ids>'")
+    grade_id = lines[0].split(":", 1)[1].strip()
+    loses = tuple(x.strip() for x in lines[1].split(":", 1)[1].split(",") if x.strip())
+    return DemoMutant(Path(path).stem, grade_id, loses, "\n".join(lines[2:]).strip("\n") + "\n")
+
+
+def pick_mutants(folder: Path, cell_ids: set[str]) -> list[DemoMutant]:
+    """Up to three mutants of existing cells: one for ``cy``, two on different cells for ``dee``.
+
+    Deterministic: mutants whose name shows a classic bug (hard-coded visible answers, stride
+    ignored, width from height) come first, then alphabetical order.
+    """
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        try:
+            mutant = read_mutant(path)
+        except ValueError:
+            continue
+        if mutant.grade_id in cell_ids:
+            found.append(mutant)
+
+    def rank(m):
+        hits = [i for i, key in enumerate(_PREFERRED) if key in m.name]
+        return (hits[0] if hits else len(_PREFERRED), m.name)
+
+    found.sort(key=rank)
+    if not found:
+        return []
+    picked = [found[0]]
+    others = [m for m in found[1:] if m.grade_id != found[0].grade_id]
+    if others:
+        second = others[0]
+        third = next((m for m in others[1:] if m.grade_id != second.grade_id), None)
+        picked += [second] + ([third] if third else [])
+    return picked
+
+
+def _solution_cells(nb) -> list[str]:
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")]
+
+
+def build_sample_class(course: Course, aid: str, inbox: Path, mutants_root: Path) -> dict[str, tuple]:
+    """Write the sample class's submissions of ``aid`` to ``inbox/<student>/<aid>/``.
+
+    Returns ``{student: expected cells to lose (tuple) or None when not predicted}``.
+    """
+    solution = course.solutions / aid / f"{aid}.ipynb"
+    nb = nbformat.read(solution, as_version=4)
+    answers = _solution_cells(nb)
+    target = f"{aid}.ipynb"
+    expected: dict[str, tuple | None] = {}
+
+    def out(student):
+        return inbox / student / aid / target
+
+    make_submission(solution, None, out("ada"))
+    expected["ada"] = ()
+    out("ben").parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(course.assignments / aid / target, out("ben"))
+    expected["ben"] = None
+    mutants = pick_mutants(mutants_root / aid, set(answers))
+    if mutants:
+        make_submission(solution, {mutants[0].grade_id: mutants[0].source}, out("cy"))
+        expected["cy"] = mutants[0].loses
+    if len(mutants) > 1:
+        pair = mutants[1:3] if len(mutants) > 2 else mutants[:2]
+        make_submission(solution, {m.grade_id: m.source for m in pair}, out("dee"))
+        expected["dee"] = tuple(sorted({g for m in pair for g in m.loses}))
+    if answers:
+        crash_at = answers[len(answers) // 2]
+        make_submission(solution, {crash_at: "import os\nos._exit(1)\n"}, out("eve"))
+        expected["eve"] = None
+    out("flo").parent.mkdir(parents=True, exist_ok=True)
+    out("flo").write_text("I could not get Jupyter to start, so here are my answers in words.\n")
+    expected["flo"] = None
+    return expected
+
+
+def _demo_course(source: Course, out: Path, aids) -> Course:
     out = Path(out).resolve()
+    protected = (source.root, source.solutions, source.assignments, source.work)
+    if any(out == p or out in p.parents for p in protected) or any(
+            p in out.parents for p in (source.solutions, source.assignments)):
+        raise CourseError(f"refusing to build the demo course in {out}: it would overwrite course files")
+    if out.exists() and any(out.iterdir()) and not (out / _MARKER).is_file():
+        raise CourseError(f"refusing to build the demo course in {out}: it is not empty and not an earlier "
+                          "demo course; pick another --out")
     shutil.rmtree(out, ignore_errors=True)
-    out.mkdir(parents=True)
-    shutil.copytree(FIXTURES / "course" / "solutions", out / "solutions")
-    shutil.copy(Path(__file__).resolve().parent.parent / "nbgrader_config.py", out / "nbgrader_config.py")
-    course = Course(out)
-    release(course)
-    collect(course, FIXTURES / "class")
-    lines = []
-    for aid in course.assignment_ids():
-        grade_all(course, aid, GradeOptions(unsafe_no_sandbox=unsafe_no_sandbox))
-        pages = generate_feedback(course, aid)
-        lines.append(format_table(status_rows(course, [aid])))
-        lines.append("feedback files:")
-        lines += [f"  {student}: {p}" for student, ps in sorted(pages.items()) for p in ps]
+    (out / "solutions").mkdir(parents=True)
+    (out / _MARKER).write_text("made by convlab-grade demo; replaced by the next demo run\n")
+    for aid in aids:
+        shutil.copytree(source.solutions / aid, out / "solutions" / aid,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"))
+    shutil.copy(REPO_ROOT / "nbgrader_config.py", out / "nbgrader_config.py")
+    return Course(out)
+
+
+def _lost_cells(cells: dict) -> tuple:
+    return tuple(sorted(g for g, (score, top) in cells.items() if score < top - 1e-9))
+
+
+def run_demo(out: Path, source: Course | None = None, aids=None, unsafe_no_sandbox: bool = False,
+             mutants_root: Path | None = None, workers: int = 2, echo=None, seed: int | None = None) -> str:
+    """Release ``aids`` (default: every assignment with a ``checks.py``) into a demo course at ``out``,
+    grade the sample class, write feedback; returns the report (also passed line by line to ``echo``).
+
+    ``seed`` fixes the hidden cases (tests); by default they are fresh, as in real grading.
+    """
+    started = time.monotonic()
+    source = source or Course(REPO_ROOT)
+    mutants_root = Path(mutants_root or REPO_ROOT / "tests" / "notebooks" / "mutants")
+    aids = list(aids) if aids else [a for a in source.assignment_ids() if source.checks_file(a).is_file()]
+    if not aids:
+        raise CourseError(f"no assignment with a checks.py under {source.solutions}")
+    lines: list[str] = []
+
+    def say(text=""):
+        lines.append(text)
+        if echo:
+            echo(text)
+
+    course = _demo_course(source, out, aids)
+    say(f"demo course: {course.root}")
+    for result in release(course, aids):
+        say(f"released {result.aid}: " + ", ".join(str(p.relative_to(course.root)) for p in result.notebooks))
+    inbox = course.root / "inbox"
+    expected = {aid: build_sample_class(course, aid, inbox, mutants_root) for aid in aids}
+    collect(course, inbox)
+    say(f"sample class: {', '.join(f'{s} ({why})' for s, why in STUDENTS.items())}")
+    options = GradeOptions(unsafe_no_sandbox=unsafe_no_sandbox, workers=workers, seed=seed)
+    results, pages, surprises = {}, {}, []
+
+    def show(r):
+        lost = _lost_cells(r.cells)
+        lost = "nothing" if not lost else "every question" if len(lost) == len(r.cells) else ", ".join(lost)
+        say(f"  {r.student}/{r.assignment}: {r.score:g}/{r.max_score:g} {r.status} in {r.seconds:.1f} s; "
+            f"points lost on: {lost}")
+        for note in r.notes[:3]:
+            say(f"      {note}")
+
+    say("")
+    say("grading (each notebook in the sandbox; what happened, from the grader's reports):")
+    for aid in aids:
+        for r in grade_all(course, aid, options, progress=show):
+            results[(r.student, aid)] = r
+            want = expected[aid].get(r.student)
+            if want is not None and _lost_cells(r.cells) != tuple(sorted(want)):
+                surprises.append(f"{r.student}/{aid}: lost {list(_lost_cells(r.cells))}, expected {list(want)}")
+        pages[aid] = generate_feedback(course, aid)
+    say("")
+    say(_grade_table(results, aids))
+    say("")
+    say("feedback files:")
+    for aid in aids:
+        for student, files in sorted(pages[aid].items()):
+            for page in files:
+                say(f"  {student}/{aid}: {page}")
+    say("")
+    if surprises:
+        say("UNEXPECTED (a mutant did not lose exactly the cells its file names):")
+        for s in surprises:
+            say(f"  {s}")
+    else:
+        say("every mutant lost exactly the hidden-test cells it names")
+    say(f"demo done in {time.monotonic() - started:.0f} s")
     return "\n".join(lines)
+
+
+def _grade_table(results: dict, aids: list[str]) -> str:
+    students = sorted({s for s, _ in results})
+    header = ["student", *aids, "total"]
+    rows = []
+    for s in students:
+        row, got, top = [s], 0.0, 0.0
+        for aid in aids:
+            r = results.get((s, aid))
+            if r is None:
+                row.append("-")
+                continue
+            row.append(f"{r.score:g}/{r.max_score:g}" + ("" if r.status == "graded" else " (failed)"))
+            got, top = got + r.score, top + r.max_score
+        row.append(f"{got:g}/{top:g}")
+        rows.append(row)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip() for r in [header, *rows])

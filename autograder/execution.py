@@ -30,6 +30,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Instance, Integer, List, Unicode
 
 from autograder.harness import GRADING_ENV
+from autograder.kernel_boot import OUTPUT_CAP_ENV
 from autograder.sandbox import Limits, SandboxPaths, sandbox_command
 
 __all__ = ["SandboxKernelManager", "SandboxExecute", "kernel_env"]
@@ -37,8 +38,11 @@ __all__ = ["SandboxKernelManager", "SandboxExecute", "kernel_env"]
 _TRUNCATED = "\n[output truncated by the grader: more than {what} in this cell]\n"
 
 
-def kernel_env(grading_dir: str | None) -> dict:
-    """The kernel's whole environment (nothing inherited from the grader)."""
+def kernel_env(grading_dir: str | None, limits: Limits | None = None) -> dict:
+    """The kernel's whole environment (nothing inherited from the grader).
+
+    With ``limits``, the kernel also cuts output floods itself (see :mod:`autograder.kernel_boot`).
+    """
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg",
@@ -48,6 +52,8 @@ def kernel_env(grading_dir: str | None) -> dict:
     }
     if grading_dir:
         env[GRADING_ENV] = grading_dir
+    if limits is not None:
+        env[OUTPUT_CAP_ENV] = f"{limits.output_lines}:{limits.output_bytes}"
     return env
 
 
@@ -78,7 +84,7 @@ class SandboxKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
-        env = kernel_env(self.grading_dir)
+        env = kernel_env(self.grading_dir, self.sandbox_limits)
         workdir = Path(kw.get("cwd") or ".").resolve()
         if self.unsafe_no_sandbox:
             kw["env"] = {**env, "PATH": env["PATH"]}
@@ -94,6 +100,10 @@ class SandboxKernelManager(AsyncKernelManager):
         finally:
             if not restart:
                 shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+
+SKIP_TAG = "skip-when-graded"
+_SKIPPED = "(demo cell: not run during grading)\n"
 
 
 class SandboxExecute(Execute):
@@ -133,12 +143,17 @@ class SandboxExecute(Execute):
             return super().output(outs, msg, display_id, cell_index)
         if used[2]:
             return None
+        room_bytes, room_lines = limits.output_bytes - used[0], limits.output_lines - used[1]
         used[0] += len(text)
         used[1] += text.count("\n")
         if used[0] > limits.output_bytes or used[1] > limits.output_lines:
             used[2] = True
             what = f"{limits.output_lines} lines" if used[1] > limits.output_lines else f"{limits.output_bytes} bytes"
             self._event(f"cell {cell_index}: output truncated (more than {what})")
+            if msg_type == "stream" and room_bytes > 0 and room_lines > 0:
+                # keep the part of this message that still fits under the cap
+                content["text"] = "".join(text.splitlines(keepends=True)[:room_lines])[:room_bytes]
+                super().output(outs, msg, display_id, cell_index)
             note = NotebookNode(output_type="stream", name="stdout", text=_TRUNCATED.format(what=what))
             outs.append(note)
             return None
@@ -167,6 +182,11 @@ class SandboxExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
+            return cell, resources
+        if SKIP_TAG in cell.get("metadata", {}).get("tags", []):
+            # a pure demo (e.g. a widget built on library functions this assignment withholds): it earns
+            # nothing and would only show the student a blocked-call traceback in their feedback
+            cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=_SKIPPED)]
             return cell, resources
         if time.monotonic() > self._deadline:
             if not resources["convlab"].get("notebook_timeout"):

@@ -1,6 +1,7 @@
 """``feedback AID``: nbgrader's feedback HTML, with hidden test source removed and the grader's notes.
 
-nbgrader's ``GenerateFeedback`` (with ``ClearHiddenTests``) renders each autograded notebook; then
+nbgrader's ``GenerateFeedback`` (with ``ClearHiddenTests``, and :class:`autograder.sanitize.SanitizeTracebacks`
+dropping grader frames and host paths from tracebacks) renders each autograded notebook; then
 every file is scrubbed of any line of hidden-test source (tracebacks can quote them), a box with
 the grader's notes (what happened, in plain words) is put at the top, and the absence of hidden
 lines is checked. A submission that could not be executed gets a short HTML page saying why.
@@ -20,6 +21,13 @@ from autograder.grading import read_report, submitted_students
 __all__ = ["hidden_lines", "scrub", "generate_feedback", "FeedbackLeakError"]
 
 _HIDDEN_MIN_CHARS = 8
+# nbgrader's feedback preprocessors plus ours: tracebacks lose grader frames and host paths
+_FEEDBACK_CONFIG = {"GenerateFeedback": {"preprocessors": [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "autograder.sanitize.SanitizeTracebacks",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]}}
 
 
 class FeedbackLeakError(RuntimeError):
@@ -76,7 +84,7 @@ def generate_feedback(course: Course, aid: str, log=None) -> dict[str, list[Path
             continue
         out_dir = course.feedback / student / aid
         if (course.autograded / student / aid).is_dir():
-            cfg = course.config()
+            cfg = course.config(_FEEDBACK_CONFIG | {"SanitizeTracebacks": {"course_root": str(course.root)}})
             coursedir = CourseDirectory(config=cfg)
             coursedir.assignment_id = aid
             coursedir.student_id = student

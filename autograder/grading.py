@@ -33,7 +33,8 @@ from autograder.course import Course, CourseError, ensure_tools_on_path
 from autograder.sandbox import Limits, SandboxUnavailable, bwrap_problem
 
 __all__ = ["SubmissionResult", "GradeOptions", "grading_config", "grade_submission", "grade_all",
-           "submitted_students", "report_path", "read_report", "zero_grades"]
+           "submitted_students", "report_path", "read_report", "zero_grades", "reset_cell_metadata",
+           "restore_missing_cells", "inspect_submission"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class SubmissionResult:
     notes: list = field(default_factory=list)
     cells: dict = field(default_factory=dict)   # grade_id -> [score, max_score]
     seconds: float = 0.0
+    flags: list = field(default_factory=list)   # for the instructor only: code worth a look (never scored)
 
 
 def report_path(course: Course, aid: str, student: str) -> Path:
@@ -204,6 +206,45 @@ def restore_missing_cells(path: Path, release_path: Path) -> list[str]:
     return []
 
 
+_GRADING_KEYS = ("grade", "solution", "locked", "points", "task")
+
+
+def reset_cell_metadata(path: Path, release_path: Path) -> list[str]:
+    """Give every nbgrader cell back the release's metadata; strip nbgrader metadata nobody released.
+
+    A student may raise a cell's points, turn an answer cell into a grade cell, copy a graded cell,
+    or add a grade cell of their own. nbgrader either trusts some of that or stops with an error
+    (a grade cell it does not know). Resetting first makes every such submission grade normally.
+    """
+    if not release_path.is_file():
+        return []
+    nb = nbformat.read(path, as_version=4)
+    released = {}
+    for cell in nbformat.read(release_path, as_version=4).cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta and meta.get("grade_id"):
+            released[meta["grade_id"]] = dict(meta)
+    changed, seen = [], set()
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        gid = meta.get("grade_id")
+        if gid in released and gid not in seen:
+            seen.add(gid)
+            if any(meta.get(k) != released[gid].get(k) for k in _GRADING_KEYS):
+                changed.append(gid)
+            cell.metadata["nbgrader"] = dict(released[gid])
+        else:  # unknown, missing or duplicated grade_id: a plain cell from now on
+            del cell.metadata["nbgrader"]
+            changed.append(gid if gid else f"cell {index}")
+    nbformat.write(nb, path)
+    if not changed:
+        return []
+    return ["Grading metadata that differed from the assignment was reset before grading "
+            f"(cells: {', '.join(str(c) for c in changed)})."]
+
+
 def _notebook_problem(path: Path) -> str | None:
     """``None`` if fine; ``"converted ..."`` if repaired in place; otherwise why it is unusable."""
     try:
@@ -247,6 +288,7 @@ def grade_submission(course: Course, aid: str, student: str, options: GradeOptio
     notes = inspect_submission(staged, expected)
     for name in expected:
         if (staged / name).exists():
+            notes += reset_cell_metadata(staged / name, course.assignments / aid / name)
             notes += restore_missing_cells(staged / name, course.assignments / aid / name)
     status = "graded"
     grader_log: list[str] = []
@@ -271,7 +313,7 @@ def grade_submission(course: Course, aid: str, student: str, options: GradeOptio
     notes += _hidden_notes(course, aid, student)
     score, max_score, cells = _cell_scores(course, aid, student)
     result = SubmissionResult(student, aid, score, max_score, status, notes, cells,
-                              round(time.monotonic() - started, 2))
+                              round(time.monotonic() - started, 2), _hidden_flags(course, aid, student))
     out = report_path(course, aid, student)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**asdict(result), "grader_log": grader_log[-50:]}, indent=1))
@@ -309,6 +351,18 @@ def _hidden_notes(course: Course, aid: str, student: str) -> list[str]:
             notes.append(f"{report['notebook']}: your code uses the library's {dotted} ({first['what']} in "
                          f"{first['cell']}), which the exercise withholds: no credit for that exercise.")
     return notes
+
+
+def _hidden_flags(course: Course, aid: str, student: str) -> list[str]:
+    """The static scan's findings (``scan_suspicious``) as ``"<notebook> <cell> line N: what"``."""
+    flags = []
+    for path in sorted((course.work / "reports" / aid / "hidden").glob(f"{student}__*.hidden.json")):
+        report = json.loads(path.read_text())
+        for finding in report.get("suspicious", []):
+            flag = f"{report['notebook']} {finding['cell']} line {finding['line']}: {finding['what']}"
+            if flag not in flags:
+                flags.append(flag)
+    return flags
 
 
 def _worker_grade(args):

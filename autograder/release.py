@@ -10,6 +10,8 @@ no ``checks.py`` reached the release.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,8 @@ import nbformat
 
 from autograder.course import Course, ensure_tools_on_path
 
-__all__ = ["ReleaseLeakError", "ReleaseResult", "release", "find_leaks", "canonicalize", "secret_lines"]
+__all__ = ["ReleaseLeakError", "ReleaseResult", "release", "release_to", "find_leaks", "canonicalize",
+           "secret_lines"]
 
 _MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
             "END MARK SCHEME", "run_hidden(")
@@ -122,4 +125,27 @@ def release(course: Course, aids=None, log=None) -> list[ReleaseResult]:
         if problems:
             raise ReleaseLeakError(f"release of {aid} is not clean:\n  " + "\n  ".join(problems))
         results.append(ReleaseResult(aid, notebooks))
+    return results
+
+
+def release_to(course: Course, aids, out_dir, log=None) -> list[ReleaseResult]:
+    """Release ``aids`` (default: all) into ``out_dir/<aid>/``, leaving the course untouched.
+
+    The release is generated in a throw-away copy of the course (its own gradebook), verified like
+    :func:`release`, then copied; an existing ``out_dir/<aid>/`` is replaced.
+    """
+    aids = [course.require_assignment(a) for a in aids] if aids else course.assignment_ids()
+    out_dir = Path(out_dir).resolve()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="convlab-release-") as tmp:
+        scratch = Course(Path(tmp))
+        for aid in aids:
+            shutil.copytree(course.solutions / aid, scratch.solutions / aid,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"))
+        shutil.copy(course.root / "nbgrader_config.py", scratch.root / "nbgrader_config.py")
+        for result in release(scratch, aids, log=log):
+            target = out_dir / result.aid
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(scratch.assignments / result.aid, target)
+            results.append(ReleaseResult(result.aid, tuple(target / p.name for p in result.notebooks)))
     return results

@@ -22,20 +22,25 @@ def status_rows(course: Course, aids=None) -> list[dict]:
             path = course.work / "reports" / aid / f"{student}.json"
             if report is None or path.stat().st_mtime < newest:
                 rows.append({"student": student, "assignment": aid, "status": "pending", "score": "",
-                             "max_score": "", "notes": ""})
+                             "max_score": "", "notes": "", "flags": ""})
                 continue
             rows.append({"student": student, "assignment": aid, "status": report.status,
                          "score": f"{report.score:g}", "max_score": f"{report.max_score:g}",
-                         "notes": " | ".join(report.notes)})
+                         "notes": " | ".join(report.notes), "flags": " | ".join(report.flags)})
     return rows
 
 
 def export_csv(course: Course, out_path, aids=None) -> Path:
-    """Write ``grades.csv`` (student, assignment, score, max_score, status, notes); sorted rows."""
+    """Write ``grades.csv`` (student, assignment, score, max_score, status, notes, flags); sorted rows.
+
+    ``notes`` is what the student's feedback says; ``flags`` (for the instructor) lists code worth a
+    look (tampering with IPython or numpy, exits, references to the grader), which costs no points.
+    """
     out_path = Path(out_path)
     rows = sorted(status_rows(course, aids), key=lambda r: (r["assignment"], r["student"]))
     with open(out_path, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["student", "assignment", "score", "max_score", "status", "notes"])
+        writer = csv.DictWriter(fh, fieldnames=["student", "assignment", "score", "max_score", "status", "notes",
+                                                "flags"])
         writer.writeheader()
         writer.writerows(rows)
     return out_path

@@ -52,6 +52,9 @@ def summarize(nb) -> list[QuestionStatus]:
             statuses.append(QuestionStatus(question, "unanswered", "replace `raise NotImplementedError()`"))
         elif answer_error:
             statuses.append(QuestionStatus(question, "error", f"your cell raised {answer_error[0]}: {answer_error[1]}"))
+        elif test_errors and test_errors[0][0] == "NotImplementedError":
+            # nbgrader's stub sits inside the function body: calling it is what raises
+            statuses.append(QuestionStatus(question, "unanswered", "replace `raise NotImplementedError()`"))
         elif test_errors:
             name, msg = test_errors[0]
             statuses.append(QuestionStatus(question, "fail", f"{name}: {msg}" if msg else name))

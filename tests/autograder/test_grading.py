@@ -1,68 +1,25 @@
-"""The adversarial class, graded once through the real sandboxed pipeline (module fixture).
+"""The adversarial class, graded once per test run through the real sandboxed pipeline (``graded``).
 
 Every student has an exact expected grade; all are graded in one batch, so each test also proves
 that the other submissions did not disturb it.
 """
 
-import json
-import shutil
+import csv
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from autograder.course import Course
-from autograder.feedback import generate_feedback, hidden_lines
-from autograder.grading import GradeOptions, grade_all, read_report
-from autograder.release import find_leaks, release
-from autograder.reports import export_csv, status_rows
-from autograder.sandbox import Limits, bwrap_problem
-from autograder.testing import make_submission
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+from ag_support import AID, FOLDER_CASES, LIMITS, REPO_ROOT, STUDENTS, copy_course, report_json  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-FIXTURE_COURSE = FIXTURES / "course"
-FIXTURE_SOLUTIONS = FIXTURE_COURSE / "solutions"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from autograder.feedback import generate_feedback, hidden_lines  # noqa: E402
+from autograder.grading import GradeOptions, grade_all, read_report  # noqa: E402
+from autograder.release import find_leaks  # noqa: E402
+from autograder.reports import export_csv, status_rows  # noqa: E402
+from autograder.testing import make_submission  # noqa: E402
 
-sys.path.insert(0, str(FIXTURES))
-from adversarial import STUDENTS  # noqa: E402
-
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("autograder")]
-
-AID = "f1_toy"
-LIMITS = Limits(cell_timeout=60, notebook_timeout=150, cpu_seconds=150)
-FOLDER_CASES = {  # student -> (how the folder is broken, expected total)
-    "malformed": ("not json", 0.0),
-    "missing": ("no notebook", 0.0),
-    "renamed": ("renamed", 10.0),
-    "nbformat3": ("nbformat 3", 10.0),
-}
-
-
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    if bwrap_problem():
-        pytest.fail(f"the sandbox cannot run here: {bwrap_problem()}")
-    root = tmp_path_factory.mktemp("course")
-    shutil.copytree(FIXTURE_COURSE / "solutions", root / "solutions")
-    shutil.copy(REPO_ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    course = Course(root)
-    release(course)
-    solution = course.solutions / AID / f"{AID}.ipynb"
-    for student, (replacements, _) in STUDENTS.items():
-        make_submission(solution, replacements, course.submitted / student / AID / f"{AID}.ipynb")
-    folder = course.submitted
-    (folder / "malformed" / AID).mkdir(parents=True)
-    (folder / "malformed" / AID / f"{AID}.ipynb").write_text("this is not a notebook {")
-    (folder / "missing" / AID).mkdir(parents=True)
-    (folder / "missing" / AID / "notes.txt").write_text("I forgot the notebook")
-    make_submission(solution, None, folder / "renamed" / AID / "my_work (1).ipynb")
-    nb3 = nbformat.convert(make_submission(solution), 3)
-    (folder / "nbformat3" / AID).mkdir(parents=True)
-    nbformat.write(nb3, folder / "nbformat3" / AID / f"{AID}.ipynb", version=3)
-    results = grade_all(course, AID, GradeOptions(limits=LIMITS, seed=5, workers=2))
-    return course, {r.student: r for r in results}
+pytestmark = [pytest.mark.slow]
 
 
 @pytest.mark.parametrize("student", sorted(STUDENTS))
@@ -98,6 +55,9 @@ def test_explanations(graded):
     assert any("truncated" in n for n in results["print_flood"].notes)
     assert any("was named my_work (1).ipynb" in n for n in results["renamed"].notes)
     assert any("not a notebook" in n for n in results["malformed"].notes)
+    assert any("metadata" in n and "relu, relu_hidden, bonus" in n for n in results["forged_metadata"].notes)
+    assert results["forged_metadata"].cells == {"out_size_hidden": [4.0, 4.0], "relu_hidden": [0.0, 3.0],
+                                                "pool1d_hidden": [3.0, 3.0]}, "forged points and cells ignored"
 
 
 def test_nothing_written_outside(graded):
@@ -130,19 +90,48 @@ def test_feedback_has_notes_and_no_hidden_source(graded):
         assert "Grader's notes" in text
         assert not [s for s in secrets if s in text]
     assert "hidden check relu_grad: 0 of 2 cases pass" in pages["partial"][0].read_text()
+    for student, files in pages.items():
+        if student == "write_outside":
+            continue  # its own source names /work/main
+        text = files[0].read_text()
+        assert str(REPO_ROOT) not in text and str(course.root) not in text, f"{student}: a host path in feedback"
+        assert "autograder/withhold.py" not in text and "autograder/harness.py" not in text, student
+    # the library's reference is blocked in a visible test: the traceback hides the guard's frame
+    assert "[grader frames hidden]" in pages["calls_reference"][0].read_text()
 
 
 def test_export_csv(graded, tmp_path):
     course, results = graded
     out = export_csv(course, tmp_path / "grades.csv")
-    lines = out.read_text().splitlines()
-    assert lines[0] == "student,assignment,score,max_score,status,notes"
-    assert len(lines) == 1 + len(results)
-    assert any(line.startswith("correct,f1_toy,10,10,graded") for line in lines)
+    with open(out, newline="") as fh:
+        reader = csv.DictReader(fh)
+        assert reader.fieldnames == ["student", "assignment", "score", "max_score", "status", "notes", "flags"]
+        rows = list(reader)
+    assert [r["student"] for r in rows] == sorted(results), "one row per student, sorted"
+    expected = {**{s: total for s, (_, total) in STUDENTS.items()}, **{s: t for s, (_, t) in FOLDER_CASES.items()}}
+    for row in rows:
+        assert row["assignment"] == AID and row["status"] == "graded" and row["max_score"] == "10"
+        assert float(row["score"]) == pytest.approx(expected[row["student"]], abs=1e-4), row
+        assert row["notes"] == " | ".join(results[row["student"]].notes)
+    by_student = {r["student"]: r for r in rows}
+    assert "not a notebook" in by_student["malformed"]["notes"]
+    assert by_student["correct"]["notes"] == ""
 
 
-def test_regrading_replaces_old_grades(graded):
-    course, _ = graded
+def test_suspicious_code_is_reported_to_the_instructor(graded):
+    course, results = graded
+    for student, what in [("numpy_patched", "assigns into numpy"), ("ast_transformer", "changes IPython"),
+                          ("custom_exc", "changes IPython"), ("os_exit", "exits or uses the system")]:
+        flags = results[student].flags
+        assert any(what in f for f in flags), (student, flags)
+        assert not any(what in n for n in results[student].notes), "flags are for the instructor"
+    assert results["correct"].flags == []
+    rows = {r["student"]: r for r in status_rows(course, [AID])}
+    assert "assigns into numpy" in rows["numpy_patched"]["flags"]
+
+
+def test_regrading_replaces_old_grades(graded, tmp_path):
+    course = copy_course(graded[0], tmp_path / "course")
     student = "regrade"
     solution = course.solutions / AID / f"{AID}.ipynb"
     make_submission(solution, None, course.submitted / student / AID / f"{AID}.ipynb")
@@ -151,5 +140,5 @@ def test_regrading_replaces_old_grades(graded):
     (course.submitted / student / AID / f"{AID}.ipynb").write_text("{broken")
     (second,) = grade_all(course, AID, GradeOptions(limits=LIMITS, workers=1), students=[student])
     assert second.score == 0.0 and read_report(course, AID, student).score == 0.0
-    report = json.loads((course.work / "reports" / AID / f"{student}.json").read_text())
-    assert report["score"] == 0.0
+    assert report_json(course, student)["score"] == 0.0
+    assert read_report(course, AID, "correct").score == 10.0, "re-grading one student leaves the others alone"

@@ -47,3 +47,14 @@ def test_solution_earns_full_marks_through_the_sandboxed_grader(aid, released_co
     assert result.status == "graded", f"{aid}: grading failed: {result.notes}"
     assert result.max_score > 0 and result.score == result.max_score, (
         f"{aid}: {result.score}/{result.max_score} through the sandbox; cells {result.cells}; notes {result.notes}")
+    # an honest solution's feedback shows no traceback anywhere, demo cells included (a demo that trips a
+    # withheld library function must be tagged skip-when-graded)
+    import nbformat  # noqa: PLC0415
+
+    from autograder.course import Course  # noqa: PLC0415
+
+    graded = Course(released_course(aid).root).autograded / f"honest_{aid}" / aid / f"{aid}.ipynb"
+    errors = [(i, out.get("ename"), out.get("evalue", "")[:120])
+              for i, cell in enumerate(nbformat.read(graded, as_version=4).cells) if cell.cell_type == "code"
+              for out in cell.get("outputs", []) if out.get("output_type") == "error"]
+    assert not errors, f"{aid}: error outputs in the graded honest solution (cell, error, message): {errors}"

@@ -1,0 +1,279 @@
+"""The instructor's and the student's commands: collect, check, release, status, the sandbox refusal, demo."""
+
+import os
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+from adversarial import OUT_SIZE_HARDCODED, POOL_SKIP_STRIDE, RELU_WRONG  # noqa: E402
+from ag_support import AID, copy_course, new_fixture_course  # noqa: E402
+
+from autograder import cli  # noqa: E402
+from autograder.collect import CollectError, collect  # noqa: E402
+from autograder.course import Course  # noqa: E402
+from autograder.demo import pick_mutants, read_mutant, run_demo  # noqa: E402
+from autograder.grading import SubmissionResult, report_path  # noqa: E402
+from autograder.release import find_leaks, release  # noqa: E402
+from autograder.reports import status_rows  # noqa: E402
+from autograder.sandbox import bwrap_problem  # noqa: E402
+from autograder.testing import make_submission  # noqa: E402
+
+NB = f"{AID}.ipynb"
+
+
+def _notebook_bytes(text: str) -> bytes:
+    """A one-cell notebook holding ``text`` (same text, same bytes)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(text, id="only-cell"))
+    return nbformat.writes(nb).encode()
+
+
+def _tree(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --- collect -----------------------------------------------------------------------------------
+@pytest.fixture
+def bare_course(tmp_path) -> Course:
+    """The fixture course, not released (collect and status need only solutions/)."""
+    return new_fixture_course(tmp_path / "course", released=False)
+
+
+def test_collect_folder_layout_and_recollect_replaces(bare_course, tmp_path):
+    src = tmp_path / "inbox"
+    for student, files in {"alice": {NB: "v1", "draft.ipynb": "draft"}, "bob": {NB: "bob's"}}.items():
+        (src / student / AID).mkdir(parents=True)
+        for name, text in files.items():
+            (src / student / AID / name).write_bytes(_notebook_bytes(text))
+    (src / "alice" / AID / ".ipynb_checkpoints").mkdir()
+    (src / "alice" / AID / ".ipynb_checkpoints" / NB).write_bytes(_notebook_bytes("checkpoint"))
+    (src / "alice" / AID / "notes.txt").write_text("not a notebook: ignored")
+
+    assert collect(bare_course, src) == [("alice", AID), ("bob", AID)]
+    alice = bare_course.submitted / "alice" / AID
+    assert sorted(p.name for p in alice.iterdir()) == ["draft.ipynb", NB, "timestamp.txt"]
+    assert (alice / NB).read_bytes() == _notebook_bytes("v1")
+    assert "UTC" in (alice / "timestamp.txt").read_text()
+
+    again = tmp_path / "inbox2"
+    (again / "alice" / AID).mkdir(parents=True)
+    (again / "alice" / AID / NB).write_bytes(_notebook_bytes("v2"))
+    assert collect(bare_course, again) == [("alice", AID)]
+    assert sorted(p.name for p in alice.iterdir()) == [NB, "timestamp.txt"], "the old folder is replaced"
+    assert (alice / NB).read_bytes() == _notebook_bytes("v2")
+    assert (bare_course.submitted / "bob" / AID / NB).read_bytes() == _notebook_bytes("bob's"), "others untouched"
+
+
+def test_collect_flat_lms_zip(bare_course, tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"carol_12345_attempt_{NB}", _notebook_bytes("carol"))
+        zf.writestr(f"dave_9_late_{NB}", _notebook_bytes("dave"))
+        zf.writestr(f"../../evil_{NB}", _notebook_bytes("escape"))
+        zf.writestr(f"__MACOSX/._carol_{NB}", b"resource fork")
+        zf.writestr("readme.txt", "not a notebook")
+    assert collect(bare_course, archive) == [("carol", AID), ("dave", AID)]
+    assert (bare_course.submitted / "carol" / AID / NB).read_bytes() == _notebook_bytes("carol")
+    assert (bare_course.submitted / "dave" / AID / NB).read_bytes() == _notebook_bytes("dave")
+    assert sorted(p.name for p in bare_course.submitted.iterdir()) == ["carol", "dave"]
+    assert not list(tmp_path.rglob(f"evil_{NB}")), "a zip entry never escapes with ../"
+
+    with zipfile.ZipFile(archive, "w") as zf:  # the LMS export of a later re-submission
+        zf.writestr(f"carol_12345_attempt2_{NB}", _notebook_bytes("carol again"))
+    assert collect(bare_course, archive) == [("carol", AID)]
+    assert (bare_course.submitted / "carol" / AID / NB).read_bytes() == _notebook_bytes("carol again")
+
+
+def test_collect_says_when_nothing_is_found(bare_course, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CollectError, match="no submissions found"):
+        collect(bare_course, tmp_path / "empty")
+    assert cli.main(["--course", str(bare_course.root), "collect", str(tmp_path / "nowhere")]) == 2
+    assert "neither a folder nor a zip" in capsys.readouterr().err
+
+
+# --- status ------------------------------------------------------------------------------------
+def _write_report(course: Course, student: str, score: float, status: str) -> None:
+    import json  # noqa: PLC0415
+    from dataclasses import asdict  # noqa: PLC0415
+
+    result = SubmissionResult(student, AID, score, 10.0, status, [f"note of {student}"],
+                              flags=[f"flag of {student}"] if status == "graded" else [])
+    path = report_path(course, AID, student)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(asdict(result)))
+
+
+def test_status_graded_failed_pending(bare_course, capsys):
+    for student in ["gina", "fred", "pete", "nora"]:
+        folder = bare_course.submitted / student / AID
+        folder.mkdir(parents=True)
+        (folder / NB).write_bytes(_notebook_bytes(student))
+    _write_report(bare_course, "gina", 7.5, "graded")
+    _write_report(bare_course, "fred", 0.0, "failed")
+    _write_report(bare_course, "pete", 9.0, "graded")
+    later = time.time() + 60  # pete re-submitted after his grading
+    os.utime(bare_course.submitted / "pete" / AID / NB, (later, later))
+
+    rows = {r["student"]: r for r in status_rows(bare_course)}
+    assert {s: r["status"] for s, r in rows.items()} == {
+        "fred": "failed", "gina": "graded", "nora": "pending", "pete": "pending"}
+    assert rows["gina"]["score"] == "7.5" and rows["gina"]["max_score"] == "10"
+    assert rows["gina"]["notes"] == "note of gina" and rows["gina"]["flags"] == "flag of gina"
+    assert rows["pete"]["score"] == "" and rows["nora"]["score"] == ""
+
+    assert cli.main(["--course", str(bare_course.root), "status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["student", "assignment", "score", "max_score", "status"]
+    assert [ln.split()[0] for ln in lines[1:]] == ["fred", "gina", "nora", "pete"]
+    assert lines[2].split() == ["gina", AID, "7.5", "10", "graded"]
+    assert lines[3].split() == ["nora", AID, "pending"]
+
+
+# --- the sandbox refusal -------------------------------------------------------------------------
+@pytest.fixture
+def no_bwrap(monkeypatch, tmp_path):
+    """A PATH on which bwrap cannot be found (bwrap_problem's cache is cleared both ways)."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    bwrap_problem.cache_clear()
+    yield
+    monkeypatch.undo()
+    bwrap_problem.cache_clear()
+
+
+def test_grading_refuses_without_bwrap_and_says_why(bare_course, no_bwrap, capsys):
+    assert bwrap_problem() is not None
+    code = cli.main(["--course", str(bare_course.root), "grade", AID])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "refusing to grade without the sandbox" in err
+    assert "bubblewrap (bwrap) is not installed" in err and "apt-get install bubblewrap" in err
+    assert "--unsafe-no-sandbox" in err
+    assert not bare_course.gradebook.exists(), "nothing ran"
+    # With the explicit flag the sandbox check is skipped (and the next problem is reported).
+    code = cli.main(["--course", str(bare_course.root), "grade", AID, "--unsafe-no-sandbox"])
+    captured = capsys.readouterr()
+    assert code == 2 and "refusing" not in captured.err and "run `convlab-grade release" in captured.err
+    assert "WARNING: grading without the sandbox" in captured.err
+
+
+# --- release -----------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_release_is_byte_identical_when_run_again(graded, tmp_path, capsys):
+    course = copy_course(graded[0], tmp_path / "course")  # released once, then graded
+    first = _tree(course.assignments)
+    assert first and all(not name.endswith("checks.py") for name in first)
+    release(course)
+    assert _tree(course.assignments) == first, "a second release changed bytes"
+    assert find_leaks(course, AID) == []
+    # Elsewhere (another root path, another gradebook), through the CLI into an outside folder.
+    out = tmp_path / "elsewhere"
+    gradebook_before = course.gradebook.read_bytes()
+    assert cli.main(["--course", str(course.root), "release", "--out", str(out)]) == 0
+    assert f"released {AID}" in capsys.readouterr().out
+    assert _tree(out) == first
+    assert course.gradebook.read_bytes() == gradebook_before, "release --out leaves the course alone"
+
+
+# --- check (the student's self-check) ----------------------------------------------------------
+@pytest.mark.slow
+def test_check_blank_release_lists_every_question_as_todo(graded, capsys):
+    code = cli.main(["check", str(graded[0].assignments / AID / NB)])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert lines[0] == f"{NB}: 0 of 3 questions pass their visible tests"
+    assert [ln.split()[:2] for ln in lines[1:4]] == [["out_size", "todo"], ["relu", "todo"], ["pool1d", "todo"]]
+    assert "NotImplementedError" in lines[1]
+    assert lines[-1] == "(Hidden tests run only when your notebook is graded.)"
+
+
+@pytest.mark.slow
+def test_check_solved_notebook_pass_fail_todo(graded, tmp_path, capsys):
+    solution = graded[0].solutions / AID / NB
+    solved = make_submission(solution, None, tmp_path / "solved" / NB)
+    assert solved is not None
+    assert cli.main(["check", str(tmp_path / "solved" / NB)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{NB}: 3 of 3 questions pass their visible tests"
+    assert all(ln.split()[1] == "pass" for ln in lines[1:4]), lines
+
+    mixed = {"relu": "def relu(x):\n    return x\n\n\ndef relu_grad(x, dout):\n    return dout * (x > 0)\n",
+             "pool1d": "def pool1d(x, size, stride):\n    raise NotImplementedError()\n"}
+    make_submission(solution, mixed, tmp_path / "mixed" / NB)
+    before = (tmp_path / "mixed" / NB).read_bytes()
+    assert cli.main(["check", str(tmp_path / "mixed" / NB)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{NB}: 1 of 3 questions pass their visible tests"
+    by_question = {ln.split()[0]: ln for ln in lines[1:4]}
+    assert by_question["out_size"].split()[1] == "pass"
+    assert by_question["relu"].split()[1] == "FAIL"
+    assert "AssertionError: relu([-1, 2, -3, 4]) should be [0, 2, 0, 4]" in by_question["relu"]
+    assert by_question["pool1d"].split()[1] == "todo"
+    assert (tmp_path / "mixed" / NB).read_bytes() == before, "check never modifies the notebook"
+
+
+# --- demo --------------------------------------------------------------------------------------
+def _write_mutant(folder: Path, name: str, grade_id: str, loses: str, source: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(f"# grade_id: {grade_id}\n# loses: {loses}\n{source}")
+
+
+def test_pick_mutants_prefers_classic_bugs_on_different_cells(tmp_path):
+    folder = tmp_path / AID
+    _write_mutant(folder, "a_relu", "relu", "relu_hidden", RELU_WRONG)
+    _write_mutant(folder, "b_relu_too", "relu", "relu_hidden", RELU_WRONG)
+    _write_mutant(folder, "out_size_hardcoded_visible", "out_size", "out_size_hidden", OUT_SIZE_HARDCODED)
+    _write_mutant(folder, "pool_skip", "pool1d", "pool1d_hidden", POOL_SKIP_STRIDE)
+    _write_mutant(folder, "ghost", "no_such_cell", "x_hidden", "pass\n")
+    (folder / "broken.py").write_text("no header\n")
+    picked = pick_mutants(folder, {"out_size", "relu", "pool1d"})
+    assert [m.name for m in picked] == ["out_size_hardcoded_visible", "a_relu", "pool_skip"]
+    assert read_mutant(folder / "a_relu.py").loses == ("relu_hidden",)
+    assert pick_mutants(tmp_path / "none", {"relu"}) == []
+
+
+@pytest.mark.slow
+def test_demo_grades_the_sample_class(tmp_path):
+    source = new_fixture_course(tmp_path / "source", released=False)
+    mutants = tmp_path / "mutants"
+    _write_mutant(mutants / AID, "out_size_hardcoded_visible", "out_size", "out_size_hidden", OUT_SIZE_HARDCODED)
+    _write_mutant(mutants / AID, "relu_wrong", "relu", "relu_hidden", RELU_WRONG)
+    _write_mutant(mutants / AID, "pool_skip_stride", "pool1d", "pool1d_hidden", POOL_SKIP_STRIDE)
+    echoed = []
+    report = run_demo(tmp_path / "demo", source=source, mutants_root=mutants, echo=echoed.append, seed=5)
+    assert report == "\n".join(echoed)
+    table = {ln.split()[0]: ln.split()[1:] for ln in report.splitlines() if ln.split()[:1] and ln.split()[0] in
+             ("ada", "ben", "cy", "dee", "eve", "flo")}
+    # dee: relu 0 of 3 points, pool1d right on 1 of 4 cases (3/4 of a point of 3)
+    assert {s: row[0] for s, row in table.items()} == {
+        "ada": "10/10", "ben": "0/10", "cy": "6/10", "dee": "4.75/10", "eve": "4/10", "flo": "0/10"}
+    assert "every mutant lost exactly the hidden-test cells it names" in report
+    assert any("was not submitted" in ln or "could not be read" in ln for ln in report.splitlines()
+               if ln.startswith("      "))
+    demo = Course((tmp_path / "demo").resolve())
+    for student in table:
+        assert (demo.feedback / student / AID / NB.replace(".ipynb", ".html")).is_file(), student
+        assert f"  {student}/{AID}: {demo.feedback / student / AID}" in report
+    assert _tree(demo.solutions) == _tree(source.solutions), "the source course is copied, not modified"
+    assert not source.assignments.exists() and not source.work.exists(), "the source course is untouched"
+
+
+def test_demo_refuses_to_overwrite_the_course(tmp_path):
+    source = new_fixture_course(tmp_path / "source", released=False)
+    for target in [source.root, source.solutions, source.root.parent, source.solutions / AID / "x"]:
+        with pytest.raises(Exception, match="refusing to build the demo course"):
+            run_demo(target, source=source)
+    assert (source.solutions / AID / NB).is_file()
+    stranger = tmp_path / "someone-elses"
+    stranger.mkdir()
+    (stranger / "thesis.tex").write_text("precious")
+    with pytest.raises(Exception, match="not empty and not an earlier demo course"):
+        run_demo(stranger, source=source)
+    assert (stranger / "thesis.tex").read_text() == "precious"
