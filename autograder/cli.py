@@ -97,7 +97,7 @@ def main(argv=None) -> int:
                 print(f"collected {student}/{aid}")
             return 0
         if args.command == "grade":
-            from autograder.grading import GradeOptions, grade_all  # noqa: PLC0415
+            from autograder.grading import GradeOptions, grade_all, points  # noqa: PLC0415
 
             fields = {}
             if args.cell_timeout:
@@ -110,7 +110,7 @@ def main(argv=None) -> int:
                 print("WARNING: grading without the sandbox: student code runs with your permissions", file=sys.stderr)
 
             def show(r):
-                print(f"{r.student:<20} {r.score:g}/{r.max_score:g}  {r.status}  ({r.seconds:.1f} s)")
+                print(f"{r.student:<20} {points(r.score)}/{points(r.max_score)}  {r.status}  ({r.seconds:.1f} s)")
                 for note in r.notes:
                     print(f"    {note}")
                 for flag in r.flags:

@@ -29,7 +29,7 @@ import nbformat
 from autograder.collect import collect
 from autograder.course import Course, CourseError
 from autograder.feedback import generate_feedback
-from autograder.grading import GradeOptions, grade_all
+from autograder.grading import GradeOptions, grade_all, points
 from autograder.release import release
 from autograder.testing import make_submission
 
@@ -201,7 +201,7 @@ def run_demo(out: Path, source: Course | None = None, aids=None, unsafe_no_sandb
     def show(r):
         lost = _lost_cells(r.cells)
         lost = "nothing" if not lost else "every question" if len(lost) == len(r.cells) else ", ".join(lost)
-        say(f"  {r.student}/{r.assignment}: {r.score:g}/{r.max_score:g} {r.status} in {r.seconds:.1f} s; "
+        say(f"  {r.student}/{r.assignment}: {points(r.score)}/{points(r.max_score)} {r.status} in {r.seconds:.1f} s; "
             f"points lost on: {lost}")
         for note in r.notes[:3]:
             say(f"      {note}")
@@ -245,9 +245,9 @@ def _grade_table(results: dict, aids: list[str]) -> str:
             if r is None:
                 row.append("-")
                 continue
-            row.append(f"{r.score:g}/{r.max_score:g}" + ("" if r.status == "graded" else " (failed)"))
+            row.append(f"{points(r.score)}/{points(r.max_score)}" + ("" if r.status == "graded" else " (failed)"))
             got, top = got + r.score, top + r.max_score
-        row.append(f"{got:g}/{top:g}")
+        row.append(f"{points(got)}/{points(top)}")
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     return "\n".join("  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip() for r in [header, *rows])

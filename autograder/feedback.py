@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.course import Course, ensure_tools_on_path
-from autograder.grading import read_report, submitted_students
+from autograder.grading import points, read_report, submitted_students
 
 __all__ = ["hidden_lines", "scrub", "generate_feedback", "FeedbackLeakError"]
 
@@ -67,7 +67,7 @@ def scrub(text: str, secrets: set[str]) -> str:
 def _notes_box(notes: list[str], score: float, max_score: float) -> str:
     items = "".join(f"<li>{html.escape(n)}</li>" for n in notes) or "<li>Nothing unusual happened.</li>"
     return (f'<div id="convlab-grader-notes" style="border:2px solid #446;padding:8px;margin:8px">'
-            f"<h2>Grader's notes: {score:g} / {max_score:g}</h2><ul>{items}</ul></div>")
+            f"<h2>Grader's notes: {points(score)} / {points(max_score)}</h2><ul>{items}</ul></div>")
 
 
 def generate_feedback(course: Course, aid: str, log=None) -> dict[str, list[Path]]:

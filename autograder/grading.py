@@ -32,7 +32,8 @@ import nbformat
 from autograder.course import Course, CourseError, ensure_tools_on_path
 from autograder.sandbox import Limits, SandboxUnavailable, bwrap_problem
 
-__all__ = ["SubmissionResult", "GradeOptions", "grading_config", "grade_submission", "grade_all",
+__all__ = [
+    "points", "SubmissionResult", "GradeOptions", "grading_config", "grade_submission", "grade_all",
            "submitted_students", "report_path", "read_report", "zero_grades", "reset_cell_metadata",
            "restore_missing_cells", "inspect_submission"]
 
@@ -58,6 +59,11 @@ class SubmissionResult:
     cells: dict = field(default_factory=dict)   # grade_id -> [score, max_score]
     seconds: float = 0.0
     flags: list = field(default_factory=list)   # for the instructor only: code worth a look (never scored)
+
+
+def points(value: float) -> str:
+    """A score as people read it: at most two decimals, no trailing zeros (56.6667 -> '56.67')."""
+    return f"{round(float(value), 2):g}"
 
 
 def report_path(course: Course, aid: str, student: str) -> Path:

@@ -277,3 +277,12 @@ def test_demo_refuses_to_overwrite_the_course(tmp_path):
     with pytest.raises(Exception, match="not empty and not an earlier demo course"):
         run_demo(stranger, source=source)
     assert (stranger / "thesis.tex").read_text() == "precious"
+
+
+def test_scores_shown_to_people_have_at_most_two_decimals():
+    from autograder.grading import points
+
+    assert points(56.666666) == "56.67"
+    assert points(100.0) == "100"
+    assert points(7.5) == "7.5"
+    assert points(0) == "0"
