@@ -38,6 +38,11 @@ __all__ = ["SandboxKernelManager", "SandboxExecute", "kernel_env"]
 _TRUNCATED = "\n[output truncated by the grader: more than {what} in this cell]\n"
 
 
+# Not /tmp itself: IPython prints paths under HOME as "~/...", and a course checked out under /tmp would
+# then appear in tracebacks under a name the feedback sanitiser does not recognise.
+SANDBOX_HOME = "/tmp/.sandbox-home"
+
+
 def kernel_env(grading_dir: str | None, limits: Limits | None = None) -> dict:
     """The kernel's whole environment (nothing inherited from the grader).
 
@@ -45,7 +50,7 @@ def kernel_env(grading_dir: str | None, limits: Limits | None = None) -> dict:
     """
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg",
+        "HOME": SANDBOX_HOME, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": "/tmp/matplotlib", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
         "JUPYTER_PLATFORM_DIRS": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",

@@ -166,6 +166,8 @@ def sandbox_command(kernel_cmd: list[str], paths: SandboxPaths, limits: Limits, 
         elif path.is_dir():
             args += ["--ro-bind", top, top]
     args += ["--dev", "/dev", "--proc", "/proc", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
+    if env.get("HOME", "").startswith("/tmp/"):
+        args += ["--perms", "0777", "--dir", env["HOME"]]  # a writable home inside the private /tmp
     hidden = {Path(p).resolve() for p in paths.hide}
     for folder in package_dirs():
         if folder not in hidden:
