@@ -99,6 +99,8 @@ def self_check(path, timeout: int = 120) -> list[QuestionStatus]:
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
+                            resources={"metadata": {"path": str(path.parent.resolve())}},
+                            # the kernel's own start-up log (e.g. "running over TCP") means nothing to a student
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     client.execute()
     return summarize(nb)
