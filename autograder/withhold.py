@@ -84,9 +84,27 @@ def install_guards(names, *, block_outside: bool = False) -> GuardSet:
         original = getattr(module, attr, None)
         if original is None or getattr(original, "__convlab_guard__", None):
             continue
-        setattr(module, attr, _make_guard(dotted, original, block_outside))
+        guard = _make_guard(dotted, original, block_outside)
+        setattr(module, attr, guard)
         guards.add(module, attr, original)
+        # a re-export (convlab.layers.conv_forward_naive) has a defining module
+        # (convlab.layers.conv_naive) holding the same function: guard that name too
+        home = _defining_module(original, module_name)
+        if home is not None and getattr(home, original.__name__, None) is original:
+            setattr(home, original.__name__, guard)
+            guards.add(home, original.__name__, original)
     return guards
+
+
+def _defining_module(function, through: str):
+    """The module that defines ``function`` when it differs from ``through``, else ``None``."""
+    name = getattr(function, "__module__", None)
+    if not name or name == through or not hasattr(function, "__name__"):
+        return None
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 @contextlib.contextmanager

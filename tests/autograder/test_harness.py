@@ -274,3 +274,21 @@ def test_guards_block_only_inside_withholding():
     with install_guards(["convlab.shapes.conv_output_size"], block_outside=True):
         with pytest.raises(WithheldFunctionError):
             convlab.shapes.conv_output_size(5, 3)
+
+
+def test_guards_cover_the_defining_module_of_a_reexport():
+    # convlab.layers re-exports conv_forward_naive from convlab.layers.conv_naive: reaching it through
+    # the defining module must be blocked too, and both names restored afterwards
+    import convlab.layers
+    import convlab.layers.conv_naive as defining
+
+    original = defining.conv_forward_naive
+    x, w, b = np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 3, 3)), np.zeros(1)
+    with install_guards(["convlab.layers.conv_forward_naive"]):
+        with withholding(["convlab.layers.conv_forward_naive"]) as seen:
+            with pytest.raises(WithheldFunctionError):
+                defining.conv_forward_naive(x, w, b)
+            with pytest.raises(WithheldFunctionError):
+                convlab.layers.conv_forward_naive(x, w, b)
+        assert seen == ["convlab.layers.conv_forward_naive"]
+    assert defining.conv_forward_naive is original and convlab.layers.conv_forward_naive is original
