@@ -45,13 +45,15 @@ def effective_kernel_size(kernel: int, dilation: int = 1) -> int:
     return kernel + (kernel - 1) * (dilation - 1)
 
 
-def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> int:
+def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1, *,
+                     axis: str = "W") -> int:
     """Output size along one spatial axis: ``(size - F_eff + 2*pad) // stride + 1``.
 
     Inputs
     - size: input extent W1 (or H1), >= 1
     - kernel: filter extent F, >= 1
     - stride: S >= 1; pad: P >= 0 zeros added on *each* side; dilation >= 1 (1 = contiguous)
+    - axis: the name the error message gives the size ("W" or "H")
 
     Returns the integer output extent W2.
 
@@ -63,7 +65,7 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0, dila
     pad = _check_int("pad", pad, 0)
     f_eff = effective_kernel_size(kernel, dilation)
     span = size - f_eff + 2 * pad
-    desc = f"W={size}, F={kernel}, S={stride}, P={pad}" + (f", dilation={dilation}" if dilation != 1 else "")
+    desc = f"{axis}={size}, F={kernel}, S={stride}, P={pad}" + (f", dilation={dilation}" if dilation != 1 else "")
     if span < 0:
         raise ValueError(
             f"invalid convolution ({desc}): the filter (effective size {f_eff}) is larger than "
@@ -71,7 +73,7 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0, dila
         )
     if span % stride:
         raise ValueError(
-            f"invalid convolution ({desc}): (W - F_eff + 2P)/S + 1 = ({size} - {f_eff} + {2 * pad})/{stride} + 1 "
+            f"invalid convolution ({desc}): ({axis} - F_eff + 2P)/S + 1 = ({size} - {f_eff} + {2 * pad})/{stride} + 1 "
             f"= {span / stride + 1:g} is not an integer; the filter does not tile the input "
             f"(change the padding or the stride)"
         )

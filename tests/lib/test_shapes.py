@@ -286,3 +286,19 @@ def test_fc_to_conv_equivalence_figures():
     assert 224 // 2**5 == 7
     assert conv_output_size(384 // 32, 7) == 6  # a 6x6 score map from a 384x384 image
     assert conv_output_size(conv_output_size(12, 7), 1) == 6
+
+
+def test_error_names_the_axis_it_was_given():
+    with pytest.raises(ValueError, match=r"\(H=10, F=3, S=2, P=0\): \(H - F_eff \+ 2P\)/S \+ 1"):
+        conv_output_size(10, 3, 2, axis="H")
+
+
+def test_layers_report_the_failing_axis_by_its_own_name():
+    import numpy as np
+
+    from convlab.layers import conv_forward
+
+    with pytest.raises(ValueError, match=r"along the height \(H\): invalid convolution \(H=10,"):
+        conv_forward(np.zeros((1, 1, 10, 9)), np.zeros((1, 1, 3, 3)), np.zeros(1), stride=2)
+    with pytest.raises(ValueError, match=r"along the width \(W\): invalid convolution \(W=10,"):
+        conv_forward(np.zeros((1, 1, 9, 10)), np.zeros((1, 1, 3, 3)), np.zeros(1), stride=2)

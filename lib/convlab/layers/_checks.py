@@ -81,12 +81,12 @@ def output_hw(func: str, H: int, W: int, FH: int, FW: int, stride, pad, dilation
     that does not tile it) is re-raised with the function and the axis prepended.
     """
     sizes = []
-    for axis, size, kernel, s, p, d in (
-        ("height (H)", H, FH, stride[0], pad[0], dilation[0]),
-        ("width (W)", W, FW, stride[1], pad[1], dilation[1]),
+    for axis, name, size, kernel, s, p, d in (
+        ("height", "H", H, FH, stride[0], pad[0], dilation[0]),
+        ("width", "W", W, FW, stride[1], pad[1], dilation[1]),
     ):
         try:
-            sizes.append(conv_output_size(size, kernel, s, p, d))
+            sizes.append(conv_output_size(size, kernel, s, p, d, axis=name))
         except ValueError as exc:
-            raise ValueError(f"{func}: along the {axis}: {exc}") from None
+            raise ValueError(f"{func}: along the {axis} ({name}): {exc}") from None
     return sizes[0], sizes[1]
