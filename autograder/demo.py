@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -31,9 +30,9 @@ from autograder.course import Course, CourseError
 from autograder.feedback import generate_feedback
 from autograder.grading import GradeOptions, grade_all, points
 from autograder.release import release
-from autograder.testing import make_submission
+from autograder.testing import Mutant, make_submission, read_mutant
 
-__all__ = ["run_demo", "DemoMutant", "read_mutant", "pick_mutants", "build_sample_class", "REPO_ROOT",
+__all__ = ["run_demo", "pick_mutants", "build_sample_class", "REPO_ROOT",
            "STUDENTS"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -49,27 +48,7 @@ _PREFERRED = ("hardcoded_visible", "stride_ignored", "width_from")
 _MARKER = ".convlab-demo"
 
 
-@dataclass(frozen=True)
-class DemoMutant:
-    """A wrong answer for solution cell ``grade_id`` that must lose the hidden cells ``loses``."""
-
-    name: str
-    grade_id: str
-    loses: tuple[str, ...]
-    source: str
-
-
-def read_mutant(path: Path) -> DemoMutant:
-    """Parse ``# grade_id: <id>`` / ``# loses: <ids>`` header lines, then the cell's source."""
-    lines = Path(path).read_text().splitlines()
-    if len(lines) < 3 or not lines[0].startswith("# grade_id:") or not lines[1].startswith("# loses:"):
-        raise ValueError(f"{path}: a mutant starts with '# grade_id: <id>' and '# loses: <ids>'")
-    grade_id = lines[0].split(":", 1)[1].strip()
-    loses = tuple(x.strip() for x in lines[1].split(":", 1)[1].split(",") if x.strip())
-    return DemoMutant(Path(path).stem, grade_id, loses, "\n".join(lines[2:]).strip("\n") + "\n")
-
-
-def pick_mutants(folder: Path, cell_ids: set[str]) -> list[DemoMutant]:
+def pick_mutants(folder: Path, cell_ids: set[str]) -> list[Mutant]:
     """Up to three mutants of existing cells: one for ``cy``, two on different cells for ``dee``.
 
     Deterministic: mutants whose name shows a classic bug (hard-coded visible answers, stride

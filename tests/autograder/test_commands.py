@@ -16,7 +16,8 @@ from ag_support import AID, copy_course, new_fixture_course  # noqa: E402
 from autograder import cli  # noqa: E402
 from autograder.collect import CollectError, collect  # noqa: E402
 from autograder.course import Course  # noqa: E402
-from autograder.demo import pick_mutants, read_mutant, run_demo  # noqa: E402
+from autograder.demo import pick_mutants, run_demo  # noqa: E402
+from autograder.testing import read_mutant  # noqa: E402
 from autograder.grading import SubmissionResult, report_path  # noqa: E402
 from autograder.release import find_leaks, release  # noqa: E402
 from autograder.reports import status_rows  # noqa: E402

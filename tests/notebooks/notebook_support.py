@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
+from autograder.testing import Mutant, read_mutant
 
 __all__ = [
     "ROOT",
@@ -97,35 +98,13 @@ def solution_regions(source: str) -> list[str]:
     return _SOLUTION_RE.findall(source)
 
 
-@dataclass(frozen=True)
-class Mutant:
-    """A plausible wrong answer: ``source`` replaces solution cell ``grade_id``; it must lose ``loses``."""
-
-    aid: str
-    name: str
-    grade_id: str
-    loses: tuple[str, ...]
-    source: str
-    path: Path
-
-
-def read_mutant(aid: str, path: Path) -> Mutant:
-    """Parse a mutant file: ``# grade_id: <id>``, ``# loses: <id>[, <id>...]``, then the cell source."""
-    lines = path.read_text().splitlines()
-    if len(lines) < 3 or not lines[0].startswith("# grade_id:") or not lines[1].startswith("# loses:"):
-        raise ValueError(f"{path}: first lines must be '# grade_id: <id>' and '# loses: <ids>'")
-    grade_id = lines[0].split(":", 1)[1].strip()
-    loses = tuple(x.strip() for x in lines[1].split(":", 1)[1].split(",") if x.strip())
-    return Mutant(aid, path.stem, grade_id, loses, "\n".join(lines[2:]).strip("\n") + "\n", path)
-
-
 def mutants() -> list[Mutant]:
     """Every mutant fixture of every discovered assignment."""
     found = []
     for aid in assignment_ids():
         folder = MUTANTS / aid
         if folder.is_dir():
-            found += [read_mutant(aid, p) for p in sorted(folder.glob("*.py"))]
+            found += [read_mutant(p, aid) for p in sorted(folder.glob("*.py"))]
     return found
 
 
