@@ -29,6 +29,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.cells import grade_id
 from autograder.course import Course, CourseError, ensure_tools_on_path
 from autograder.sandbox import Limits, SandboxUnavailable, bwrap_problem
 
@@ -189,20 +190,16 @@ def restore_missing_cells(path: Path, release_path: Path) -> list[str]:
         return []
     nb = nbformat.read(path, as_version=4)
     release_nb = nbformat.read(release_path, as_version=4)
-
-    def gid(cell):
-        return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-    present = {gid(c) for c in nb.cells}
+    present = {grade_id(c) for c in nb.cells}
     restored = []
     for index, cell in enumerate(release_nb.cells):
-        name = gid(cell)
+        name = grade_id(cell)
         if not name or name in present:
             continue
-        previous = [gid(c) for c in release_nb.cells[:index] if gid(c) in present]
+        previous = [grade_id(c) for c in release_nb.cells[:index] if grade_id(c) in present]
         at = 0
         if previous:
-            at = next(i for i, c in enumerate(nb.cells) if gid(c) == previous[-1]) + 1
+            at = next(i for i, c in enumerate(nb.cells) if grade_id(c) == previous[-1]) + 1
         nb.cells.insert(at, cell)
         present.add(name)
         restored.append(name)

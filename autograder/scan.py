@@ -11,6 +11,8 @@ import ast
 import re
 from dataclasses import dataclass
 
+from autograder.cells import nbgrader_meta
+
 __all__ = ["Finding", "scan_withheld", "scan_suspicious", "student_sources"]
 
 _SUSPICIOUS = [
@@ -37,7 +39,7 @@ def student_sources(nb) -> list[tuple[str, str]]:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         locked = meta.get("locked", False) or (meta.get("grade", False) and not meta.get("solution", False))
         if not locked or meta.get("solution", False):
             out.append((meta.get("grade_id") or f"cell {index}", cell.source))

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.cells import nbgrader_meta
+
 __all__ = ["QuestionStatus", "self_check", "format_report", "summarize"]
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -26,10 +28,6 @@ class QuestionStatus:
     question: str
     state: str
     detail: str = ""
-
-
-def _nbgrader(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def _first_error(cell):
@@ -65,7 +63,7 @@ def summarize(nb) -> list[QuestionStatus]:
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         if meta.get("solution"):
             close()
             question, answer_error, test_errors, tests = meta.get("grade_id", "?"), _first_error(cell), [], 0

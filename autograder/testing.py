@@ -20,9 +20,10 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.cells import grade_id, nbgrader_meta
 from autograder.course import Course
 from autograder.grading import GradeOptions, SubmissionResult, grade_submission
-from autograder.trusted import prepare_hidden, score_cells
+from autograder.trusted import prepare_hidden, score_cells, verdict_outputs
 
 __all__ = ["make_submission", "grade_notebook", "score_locally", "Mutant", "read_mutant"]
 
@@ -48,23 +49,19 @@ def read_mutant(path, aid: str = "") -> Mutant:
     lines = path.read_text().splitlines()
     if len(lines) < 3 or not lines[0].startswith("# grade_id:") or not lines[1].startswith("# loses:"):
         raise ValueError(f"{path}: a mutant starts with '# grade_id: <id>' and '# loses: <ids>'")
-    grade_id = lines[0].split(":", 1)[1].strip()
+    cell_id = lines[0].split(":", 1)[1].strip()
     loses = tuple(x.strip() for x in lines[1].split(":", 1)[1].split(",") if x.strip())
-    return Mutant(aid, path.stem, grade_id, loses, "\n".join(lines[2:]).strip("\n") + "\n", path)
-
-
-def _grade_id(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return Mutant(aid, path.stem, cell_id, loses, "\n".join(lines[2:]).strip("\n") + "\n", path)
 
 
 def _apply(nb, replacements):
     replacements = dict(replacements or {})
-    unknown = set(replacements) - {_grade_id(c) for c in nb.cells}
+    unknown = set(replacements) - {grade_id(c) for c in nb.cells}
     if unknown:
         raise KeyError(f"no cells with grade_id {sorted(unknown)}")
     cells = []
     for cell in nb.cells:
-        gid = _grade_id(cell)
+        gid = grade_id(cell)
         if gid in replacements:
             if replacements[gid] is None:
                 continue
@@ -117,13 +114,13 @@ def score_locally(aid, solution_nb_path, replacements=None, *, seed=1, timeout=6
         cells = score_cells(state)
     scores = {}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
+        meta = nbgrader_meta(cell)
         if meta.get("grade") and cell.cell_type == "code":
             points = float(meta.get("points", 0))
             entry = cells.get(meta.get("grade_id"))
             if entry is None:
                 failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
                 scores[meta["grade_id"]] = (0.0 if failed else points, points)
-            else:
-                scores[meta["grade_id"]] = (points * entry["passed"] / entry["total"], points)
+            else:  # the score grading writes for this cell
+                scores[meta["grade_id"]] = (verdict_outputs(entry, points)[1], points)
     return scores

@@ -24,6 +24,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
+from autograder.cells import nbgrader_meta
 from autograder.checks import check_rng, draw_cases, judge, load_checks, reference_outcomes
 from autograder.compare import Outcome
 from autograder.harness import answer_stem, inputs_stem
@@ -169,7 +170,7 @@ class JudgeHidden(NbGraderPreprocessor):
         cells = score_cells(state)
         scores = {}
         for cell in nb.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
+            meta = nbgrader_meta(cell)
             gid = meta.get("grade_id")
             if cell.cell_type == "code" and meta.get("grade") and gid in cells:
                 cell.outputs, scores[gid] = verdict_outputs(cells[gid], float(meta.get("points", 0)))
