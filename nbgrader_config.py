@@ -32,14 +32,15 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ClearOutput.remove_metadata_fields = ["collapsed", "scrolled", "execution", "ExecuteTime"]
 c.GenerateAssignment.create_assignment = True
 
-# Autograde: per-cell limit with interrupt; convlab-grade adds the sandbox and the notebook limit.
+# Autograde: the course's one chain (autograder.pipeline), sandboxed with the trusted hidden checks, for
+# `convlab-grade grade` and plain `nbgrader autograde` (and the formgrader's button) alike. It also
+# re-inserts deleted test cells (they score 0 rather than "needs manual grading").
+from autograder.pipeline import configure_course  # noqa: E402 - needs the installed course package
+
+configure_course(c, _ROOT)
 c.Execute.timeout = 120
-c.Execute.interrupt_on_timeout = True
 # Warnings on stderr must not zero a test cell.
-c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"(?s)^(?:[^\n]*(?:Warning|warnings\.warn|warn\()[^\n]*\n?(?:[ \t]+[^\n]*\n?)*)+$"
-# Deleted test cells come back (and score 0 rather than "needs manual grading").
-c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.compare import CaseResult, Outcome, judge_case, outcome_of
+from autograder.compare import CaseResult, judge_case, outcome_of
+from autograder.kernel.protocol import Outcome
 
 __all__ = [
     "Check",
@@ -30,6 +31,8 @@ __all__ = [
     "reference_outcomes",
     "judge",
     "check_rng",
+    "case_kinds",
+    "score_check",
     "LOCAL_SEED",
 ]
 
@@ -57,6 +60,8 @@ class Check:
     - rtol, atol: tolerances of the default comparison
     - compare: optional ``compare(student, reference) -> (ok, message)`` replacing the default
     - withhold: dotted names of library functions the student must not call for this check
+    - raise_share: the part of the check's points carried by its must-raise cases (cases whose
+      reference raises); the exercise text states it. See :func:`score_check`
     """
 
     name: str
@@ -67,8 +72,11 @@ class Check:
     atol: float = 1e-9
     compare: Callable[[object, object], tuple] | None = None
     withhold: Sequence[str] = field(default=())
+    raise_share: float = 0.2
 
     def __post_init__(self):
+        if not 0 <= self.raise_share < 1:
+            raise CheckSpecError(f"check {self.name}: raise_share must be in [0, 1)")
         if not _NAME_RE.match(self.name):
             raise CheckSpecError(f"check name {self.name!r}: use letters, digits, '_', '.', '-'")
         if not _NAME_RE.match(self.grade_id):
@@ -149,6 +157,62 @@ def draw_cases(check: Check, rng: np.random.Generator) -> list[dict]:
 def reference_outcomes(check: Check, cases: Sequence[dict]) -> list[Outcome]:
     """Run the reference on a deep copy of every case (a reference may not mutate the cases)."""
     return [outcome_of(check.reference, **copy.deepcopy(case)) for case in cases]
+
+
+def _same_case(a: dict, b: dict) -> bool:
+    if list(a) != list(b):
+        return False
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.dtype == y.dtype
+                    and np.array_equal(x, y)):
+                return False
+        elif type(x) is not type(y) or x != y:
+            return False
+    return True
+
+
+def case_kinds(check: Check, cases: Sequence[dict], references: Sequence[Outcome], seed) -> list[str]:
+    """``"raise"`` (the reference raises), ``"fixed"`` (the same under another seed: an example the
+    notebook may print) or ``"fresh"``, per case.
+
+    ``CheckSpecError`` when a check has no case whose reference returns a value.
+    """
+    other = draw_cases(check, check_rng(int(seed) + 1, check.name))
+    kinds = []
+    for i, (case, ref) in enumerate(zip(cases, references, strict=True)):
+        if ref.raised:
+            kinds.append("raise")
+        elif i < len(other) and _same_case(case, other[i]):
+            kinds.append("fixed")
+        else:
+            kinds.append("fresh")
+    if kinds and all(k == "raise" for k in kinds):
+        raise CheckSpecError(f"check {check.name}: every case must raise; add cases with values")
+    return kinds
+
+
+def score_check(check: Check, passed: Sequence[bool], kinds: Sequence[str]) -> float:
+    """The fraction of a check's points earned, in [0, 1].
+
+    Fresh value cases count as they are. Fixed cases (examples the notebook may print) and
+    must-raise cases count only *together with* them: each is scaled by the fraction of fresh value
+    cases passed, so memorising the printed examples or raising on everything earns nothing. The
+    must-raise cases carry ``check.raise_share`` of the points, so a correct function that does not
+    validate loses exactly that share.
+    """
+    fresh = [p for p, k in zip(passed, kinds) if k == "fresh"]
+    fixed = [p for p, k in zip(passed, kinds) if k == "fixed"]
+    raises = [p for p, k in zip(passed, kinds) if k == "raise"]
+    values = fresh + fixed
+    if not values:
+        return 0.0
+    gate = sum(fresh) / len(fresh) if fresh else sum(fixed) / len(fixed)
+    value_score = (sum(fresh) + gate * sum(fixed)) / len(values)
+    if not raises:
+        return value_score
+    return (1 - check.raise_share) * value_score + check.raise_share * gate * sum(raises) / len(raises)
 
 
 def judge(check: Check, cases: Sequence[dict], student: Sequence[Outcome],

@@ -1,9 +1,9 @@
 """Judging one hidden case: the student's outcome against the reference's.
 
-An :class:`Outcome` is what a call produced: a returned value, or a raised
-exception (recorded by the qualified names of its class hierarchy, so it can
-cross a process boundary without pickling). :func:`judge_case` applies the
-rules of the hidden-test API:
+An :class:`~autograder.kernel.protocol.Outcome` is what a call produced: a
+returned value, or a raised exception (recorded by the qualified names of its
+class hierarchy, so it crosses the sandbox boundary without pickling).
+:func:`judge_case` applies the rules of the hidden-test API:
 
 - the reference raised ``E``: the student must raise ``E`` or a subclass;
 - the reference returned: the student must return a value that ``compare``
@@ -11,20 +11,20 @@ rules of the hidden-test API:
   dtype kind, values within ``rtol``/``atol``).
 
 Messages describe the case by its geometry (:func:`describe_case`), never by
-code. Imports only NumPy and the standard library.
+code. Runs in the grader (and in a solution author's local run), never in the sandbox.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from autograder.kernel.protocol import Outcome, exception_names, short_message
+
 __all__ = [
-    "Outcome",
     "CaseResult",
     "outcome_of",
-    "exception_names",
     "default_compare",
     "judge_case",
     "describe_case",
@@ -32,27 +32,6 @@ __all__ = [
 ]
 
 _KIND_GROUP = {"b": "bool", "i": "int", "u": "int", "f": "float", "c": "complex", "U": "str", "S": "bytes"}
-_MESSAGE_CHARS = 300
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one call produced: ``value`` if ``raised`` is empty, else the exception.
-
-    ``raised`` holds the qualified names of the exception's MRO (most derived
-    first), e.g. ``("convlab.shapes.ShapeError", "builtins.ValueError", ...)``.
-    ``withheld`` lists library functions the call tried to use although the
-    check withholds them.
-    """
-
-    value: object = None
-    raised: tuple = ()
-    message: str = ""
-    withheld: tuple = ()
-
-    @property
-    def exc_name(self) -> str:
-        return self.raised[0].removeprefix("builtins.") if self.raised else ""
 
 
 @dataclass(frozen=True)
@@ -63,12 +42,6 @@ class CaseResult:
     passed: bool
     message: str = ""
     geometry: str = ""
-    withheld: tuple = field(default=())
-
-
-def exception_names(exc: BaseException) -> tuple:
-    """Qualified names of ``type(exc).__mro__``, most derived first."""
-    return tuple(f"{k.__module__}.{k.__qualname__}" for k in type(exc).__mro__)
 
 
 def outcome_of(fn, *args, **kwargs) -> Outcome:
@@ -76,12 +49,7 @@ def outcome_of(fn, *args, **kwargs) -> Outcome:
     try:
         return Outcome(value=fn(*args, **kwargs))
     except Exception as exc:  # noqa: BLE001 - any failure is the answer for this case
-        return Outcome(raised=exception_names(exc), message=_short(str(exc)))
-
-
-def _short(text: str) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= _MESSAGE_CHARS else text[: _MESSAGE_CHARS - 3] + "..."
+        return Outcome(raised=exception_names(exc), message=short_message(exc))
 
 
 def describe_value(v) -> str:
@@ -172,10 +140,6 @@ def judge_case(index, case, student: Outcome, reference: Outcome, *, rtol=1e-7, 
                compare=None) -> CaseResult:
     """Apply the hidden-test rules to one case; see the module docstring."""
     geometry = describe_case(case)
-    if student.withheld:
-        names = ", ".join(student.withheld)
-        return CaseResult(index, False, f"called {names}, which this exercise withholds", geometry,
-                          student.withheld)
     if reference.raised:
         want = reference.raised[0]
         if student.raised and want in student.raised:
@@ -193,5 +157,5 @@ def judge_case(index, case, student: Outcome, reference: Outcome, *, rtol=1e-7, 
         else:
             ok, msg = compare(student.value, reference.value)
     except Exception as exc:  # noqa: BLE001 - a weird answer must not crash the grader
-        ok, msg = False, f"answer could not be compared ({type(exc).__name__}: {_short(str(exc))})"
+        ok, msg = False, f"answer could not be compared ({type(exc).__name__}: {short_message(exc)})"
     return CaseResult(index, bool(ok), "" if ok else str(msg), geometry)

@@ -1,23 +1,28 @@
-"""The sandbox a submission's kernel runs in: bubblewrap + resource limits + a no-fork filter.
+"""The sandbox a submission's kernel runs in: bubblewrap, an unprivileged user, limits, no forks.
 
-:func:`sandbox_command` turns a kernel command into one that runs it, via the trusted launcher
-(:mod:`autograder.sandbox_launch`), under bubblewrap with
+:func:`sandbox_spec` describes one sandboxed kernel; :func:`launch_command` runs it through the
+trusted launcher (:mod:`autograder.sandbox_launch`), which sets the limits, drops privileges and
+execs bubblewrap. Inside, the kernel has
 
-- an unprivileged uid in a fresh user namespace, all capabilities dropped, a new session;
-- private network (no interfaces but loopback), pid, IPC and UTS namespaces;
-- only the system folders (``/usr``, ``/etc``, ``/lib*``, ``/bin``) read-only, the interpreter and
-  the installed packages read-only, a private ``/tmp``, and this submission's own folder (writable):
-  the course (solutions, checks.py, gradebook, other submissions), the repository's ``.git``,
-  ``/root``, ``/home`` and ``/work`` do not exist inside;
-- a clean environment (no inherited secrets);
-- rlimits: CPU seconds, address space, file size, open files, core dumps (and processes when the
-  grader is not root: RLIMIT_NPROC does not bind root-owned processes);
-- a seccomp filter refusing ``fork``/``vfork`` and process-creating ``clone`` (threads stay
-  allowed), so a fork bomb gets ``BlockingIOError`` instead of the machine.
+- its own user: when the grader is root, the launcher switches to a fresh unprivileged host uid
+  before bubblewrap (so the kernel cannot read root's files, and RLIMIT_NPROC binds); inside a new
+  user namespace it appears as uid 65534 with no capabilities, in a new session;
+- private network (loopback only), pid, IPC and UTS namespaces;
+- read-only: ``/usr`` (and the ``/bin``, ``/lib*`` links), the few ``/etc`` files a Python kernel
+  reads, the interpreter and the virtualenv, and the *grading build* of the course's packages (the
+  library without the functions the assignment withholds, the grader's ``kernel`` package only)
+  over the places the real ones are installed; the hidden-test inputs folder;
+- writable, all size-capped tmpfs: its working folder (a copy of the release's data files), ``/tmp``
+  (its home inside) and ``/dev/shm``; plus its socket folder, which the grader locks (root-owned,
+  read-only) as soon as the kernel has created its sockets, before any student code runs;
+- nothing else of the host: no course, gradebook, ``solutions/``, other submissions, ``/root``,
+  ``/home``, ``/var``, ``/etc/shadow``; none of the grader's file descriptors;
+- rlimits (CPU seconds, address space, file size, open files, tasks, no core dumps) and a seccomp
+  filter refusing ``fork``/``vfork``/process-creating ``clone`` (threads allowed), so a fork bomb
+  gets ``BlockingIOError`` instead of the machine.
 
 bwrap cannot forward SIGINT, so the kernelspec uses ``interrupt_mode: message``; TCP loopback is
-unreachable across network namespaces, so the kernel talks over ``ipc`` sockets in a folder that
-is bound into the sandbox.
+unreachable across network namespaces, so the kernel talks over ``ipc`` sockets.
 """
 
 from __future__ import annotations
@@ -27,21 +32,33 @@ import importlib.util
 import json
 import os
 import platform
+import secrets
 import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from autograder.kernel.protocol import SANDBOX_HOME, SANDBOX_INPUTS, SANDBOX_WORKDIR
 
 __all__ = [
     "Limits",
     "SandboxUnavailable",
+    "KernelPlaces",
     "bwrap_problem",
     "seccomp_no_fork_program",
-    "sandbox_command",
-    "package_dirs",
+    "sandbox_spec",
+    "launch_command",
+    "python_dirs",
+    "package_dir",
+    "SANDBOX_UID_BASE",
 ]
+
+#: Host uids handed to sandboxed kernels when the grader is root: a fresh one per kernel, far from
+#: any real account (no passwd entry is needed).
+SANDBOX_UID_BASE = 2_000_000_000
 
 
 class SandboxUnavailable(RuntimeError):
@@ -56,33 +73,20 @@ class Limits:
     address_space: int = 3 * 2**30    # RLIMIT_AS: virtual memory, bytes
     file_size: int = 64 * 2**20       # RLIMIT_FSIZE: largest file it may write, bytes
     open_files: int = 256             # RLIMIT_NOFILE
-    processes: int = 128              # RLIMIT_NPROC (only when the grader is not root)
+    processes: int = 128              # RLIMIT_NPROC: tasks (threads included) of the kernel's user
     cell_timeout: int = 120           # seconds per cell, then interrupt
-    notebook_timeout: int = 900       # seconds for the whole notebook, then the rest is skipped
-    output_bytes: int = 200_000       # per cell, while produced
-    output_lines: int = 2_000         # per cell, while produced
-    tmp_bytes: int = 64 * 2**20       # size of the private /tmp
+    notebook_timeout: int = 900       # seconds for the whole notebook; no cell runs past it
+    interrupt_grace: int = 10         # seconds a timed-out cell has to stop after the interrupt
+    output_bytes: int = 200_000       # per cell, every byte of every output message
+    output_lines: int = 2_000         # per cell, lines of stream output
+    message_bytes: int = 64 * 2**20   # largest single message the grader accepts from the kernel
+    tmp_bytes: int = 64 * 2**20       # size of the private /tmp (the kernel's home is in it)
+    workdir_bytes: int = 64 * 2**20   # size of the working folder
+    shm_bytes: int = 16 * 2**20       # size of /dev/shm
     no_fork: bool = True              # seccomp filter against fork bombs (x86_64)
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-@functools.cache
-def bwrap_problem() -> str | None:
-    """``None`` when bubblewrap runs here; otherwise why not, in plain words."""
-    exe = shutil.which("bwrap")
-    if exe is None:
-        return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap (or `make sysdeps`)"
-    try:
-        proc = subprocess.run([exe, "--ro-bind", "/", "/", "--unshare-user", "--unshare-net", "--unshare-pid",
-                               "--die-with-parent", "true"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"bwrap could not be started ({exc})"
-    if proc.returncode != 0:
-        return ("bwrap cannot create namespaces here (" + proc.stderr.strip()[:200] + "); unprivileged "
-                "user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1)")
-    return None
 
 
 # --- seccomp ----------------------------------------------------------------------------------
@@ -130,58 +134,134 @@ def seccomp_no_fork_program() -> bytes | None:
     return bytes(out)
 
 
-# --- command line ------------------------------------------------------------------------------
-def package_dirs() -> list[Path]:
-    """Folders the kernel must see: the venv, the base interpreter, convlab and autograder sources."""
+# --- what the kernel sees ----------------------------------------------------------------------
+# /etc files a Python kernel reads (dynamic linker, time zone, user and host names, fonts); the
+# rest of /etc (shadow, ssh keys, credentials of services) does not exist in the sandbox.
+_ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "passwd", "group",
+        "hosts", "host.conf", "fonts", "alternatives", "mime.types")
+_TOP_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def python_dirs() -> list[Path]:
+    """The interpreter and the virtualenv (read-only in the sandbox)."""
     dirs = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
             Path(sys.executable).resolve().parent.parent}
-    for name in ("convlab", "autograder"):
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.submodule_search_locations:
-            dirs.update(Path(p).resolve() for p in spec.submodule_search_locations if Path(p).is_dir())
     return sorted(d for d in dirs if d.is_dir())
 
 
-_SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+def package_dir(name: str) -> Path:
+    """Where the installed package ``name`` lives (the grading build is mounted over it)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise SandboxUnavailable(f"the package {name!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
 @dataclass(frozen=True)
-class SandboxPaths:
-    """What one sandboxed kernel sees: its writable folder, the socket folder, what to hide."""
+class KernelPlaces:
+    """Host folders of one sandboxed kernel.
 
-    workdir: Path                     # the submission's autograded folder (writable, cwd)
-    ipc_dir: Path                     # connection file + ipc sockets (writable)
-    hide: tuple = field(default=())   # folders never bound in, even if a package lives there
+    - ``root``: a private folder of the grader (``0711``) holding the rest;
+    - ``sockets``: connection file and ipc sockets (the kernel's uid may write until locked);
+    - ``inputs``: hidden-test inputs, written by the grader (read-only inside);
+    - ``stage``: empty mount point the launcher uses when it runs as root.
+    """
+
+    root: Path
+    sockets: Path
+    inputs: Path
+    stage: Path
+
+    @classmethod
+    def create(cls, uid: int | None) -> "KernelPlaces":
+        root = Path(tempfile.mkdtemp(prefix="convlab-kernel-"))
+        root.chmod(0o711)
+        places = cls(root, root / "sock", root / "inputs", root / "stage")
+        for folder in (places.sockets, places.inputs, places.stage):
+            folder.mkdir(mode=0o700 if folder is places.sockets else 0o755)
+            folder.chmod(0o700 if folder is places.sockets else 0o755)
+        if uid is not None:
+            os.chown(places.sockets, uid, uid)
+        return places
+
+    def lock_sockets(self) -> None:
+        """Freeze the socket folder: root-owned, read-only for the kernel (root grader only)."""
+        os.chown(self.sockets, 0, 0)
+        self.sockets.chmod(0o755)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
-def sandbox_command(kernel_cmd: list[str], paths: SandboxPaths, limits: Limits, env: dict) -> list[str]:
-    """The launcher command running ``kernel_cmd`` sandboxed; ``env`` is the kernel's whole environment."""
-    # Only the system folders are visible (read-only); the rest of the host (/work, /root, /home,
-    # /srv, /var, other checkouts) does not exist in the sandbox.
-    args = []
-    for top in _SYSTEM_DIRS:
+def kernel_uid() -> int | None:
+    """A fresh host uid for a kernel when the grader is root, else ``None`` (the grader's own)."""
+    if os.geteuid() != 0:
+        return None
+    return SANDBOX_UID_BASE + secrets.randbelow(100_000_000)
+
+
+def sandbox_spec(kernel_cmd: list[str], places: KernelPlaces, limits: Limits, env: dict, *,
+                 overlays: dict[str, str], files: dict[str, str], uid: int | None) -> dict:
+    """Everything the launcher needs to start ``kernel_cmd`` sandboxed (JSON-able, pure).
+
+    ``overlays`` maps host folders (the grading build) to where the kernel sees them (over the
+    installed packages); ``files`` maps names in the working folder to host files copied there.
+    ``env`` is the kernel's whole environment.
+    """
+    ro, links = [], []
+    for top in _TOP_LINKS:
         path = Path(top)
         if path.is_symlink():
-            args += ["--symlink", os.readlink(path), top]
+            links.append([os.readlink(path), top])
         elif path.is_dir():
-            args += ["--ro-bind", top, top]
-    args += ["--dev", "/dev", "--proc", "/proc", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
-    if env.get("HOME", "").startswith("/tmp/"):
-        args += ["--perms", "0777", "--dir", env["HOME"]]  # a writable home inside the private /tmp
-    hidden = {Path(p).resolve() for p in paths.hide}
-    for folder in package_dirs():
-        if folder not in hidden:
-            args += ["--ro-bind", str(folder), str(folder)]
-    args += ["--bind", str(paths.ipc_dir), str(paths.ipc_dir),
-             "--bind", str(paths.workdir), str(paths.workdir), "--chdir", str(paths.workdir),
-             "--unshare-user", "--uid", "65534", "--gid", "65534",
-             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-             "--hostname", "sandbox", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-             "--disable-userns", "--clearenv"]
-    for key, value in sorted(env.items()):
-        args += ["--setenv", key, value]
-    spec = {"bwrap": shutil.which("bwrap") or "bwrap", "args": args, "command": list(kernel_cmd),
-            "limits": limits.as_dict(), "is_root": os.geteuid() == 0}
-    spec_path = paths.ipc_dir / "launch.json"
+            ro.append([top, top])
+    ro.append(["/usr", "/usr"])
+    ro += [[f"/etc/{name}", f"/etc/{name}"] for name in _ETC if os.path.exists(f"/etc/{name}")]
+    ro += [[str(d), str(d)] for d in python_dirs()]
+    ro += [[str(src), str(dest)] for src, dest in overlays.items()]
+    ro.append([str(places.inputs), SANDBOX_INPUTS])
+    return {
+        "bwrap": shutil.which("bwrap") or "bwrap",
+        "links": links,
+        "ro": ro,
+        "rw": [[str(places.sockets), str(places.sockets)]],
+        "tmpfs": [["/dev/shm", limits.shm_bytes], ["/tmp", limits.tmp_bytes],
+                  [SANDBOX_WORKDIR, limits.workdir_bytes]],
+        "home": env.get("HOME", SANDBOX_HOME),
+        "files": [[str(src), f"{SANDBOX_WORKDIR}/{name}"] for name, src in sorted(files.items())],
+        "chdir": SANDBOX_WORKDIR,
+        "env": dict(env),
+        "command": list(kernel_cmd),
+        "limits": limits.as_dict(),
+        "uid": uid,
+        "stage": str(places.stage),
+    }
+
+
+def launch_command(spec: dict, spec_path: Path) -> list[str]:
+    """Write ``spec`` to ``spec_path`` (grader-owned) and return the launcher's command line."""
     spec_path.write_text(json.dumps(spec))
+    spec_path.chmod(0o600)
     return [sys.executable, "-I", "-m", "autograder.sandbox_launch", str(spec_path)]
+
+
+@functools.cache
+def bwrap_problem() -> str | None:
+    """``None`` when the sandbox can start here (the real launcher, a trivial command); else why not."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap (or `make sysdeps`)"
+    uid = kernel_uid()
+    places = KernelPlaces.create(uid)
+    try:
+        spec = sandbox_spec(["/bin/true"], places, Limits(), {"PATH": "/usr/bin:/bin"}, overlays={}, files={},
+                            uid=uid)
+        command = launch_command(spec, places.root / "probe.json")
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"the sandbox could not be started ({exc})"
+    finally:
+        places.remove()
+    if proc.returncode != 0:
+        return ("bwrap cannot create the sandbox here (" + " ".join(proc.stderr.split())[:300] + "); unprivileged "
+                "user namespaces may be disabled (sysctl kernel.unprivileged_userns_clone=1)")
+    return None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import nbformat
 from autograder.cells import grade_id, nbgrader_meta
 from autograder.course import Course
 from autograder.grading import GradeOptions, SubmissionResult, grade_submission
+from autograder.grading_build import default_builds_dir
 from autograder.trusted import prepare_hidden, score_cells, verdict_outputs
 
 __all__ = ["make_submission", "grade_notebook", "score_locally", "Mutant", "read_mutant"]
@@ -97,21 +97,21 @@ def grade_notebook(aid, notebook_path, course_root, student="student",
 
 
 def score_locally(aid, solution_nb_path, replacements=None, *, seed=1, timeout=60) -> dict:
-    """``{grade_id: (score, max)}`` of the solution notebook with ``replacements``, no sandbox."""
+    """``{grade_id: (score, max)}`` of the solution notebook with ``replacements``, no sandbox.
+
+    The kernel runs on this machine without bubblewrap, but with the grading build of the library
+    first on its path (withheld functions refuse), hidden inputs per cell and answers taken from its
+    messages, exactly as in grading.
+    """
     from autograder.execution import SandboxExecute  # noqa: PLC0415 - needs nbgrader
 
     solution_nb_path = Path(solution_nb_path).resolve()
     nb = _apply(nbformat.read(solution_nb_path, as_version=4), replacements)
-    with tempfile.TemporaryDirectory(prefix="convlab-local-") as tmp:
-        workdir = Path(tmp)
-        for item in solution_nb_path.parent.iterdir():
-            if item.is_file() and item.suffix != ".ipynb" and item.name != "checks.py":
-                shutil.copy(item, workdir / item.name)
-        state = prepare_hidden(solution_nb_path.parent / "checks.py", aid, workdir, nb, seed)
-        resources = {"metadata": {"path": str(workdir)}, "convlab": dict(state)}
-        executor = SandboxExecute(unsafe_no_sandbox=True, timeout=timeout)
-        executor.preprocess(nb, resources)
-        cells = score_cells(state)
+    session = prepare_hidden(solution_nb_path.parent / "checks.py", aid, nb, seed, default_builds_dir())
+    resources = {"metadata": {"path": str(solution_nb_path.parent)}, "convlab": {"session": session, "aid": aid}}
+    executor = SandboxExecute(unsafe_no_sandbox=True, timeout=timeout, assets_dir=str(solution_nb_path.parent.parent))
+    executor.preprocess(nb, resources)
+    cells = score_cells(session)
     scores = {}
     for cell in nb.cells:
         meta = nbgrader_meta(cell)

@@ -1,15 +1,18 @@
-"""The trusted half of hidden tests: nbgrader preprocessors that run in the grader, not the kernel.
+"""The trusted half of hidden tests: everything that judges, in the grader and never in the kernel.
 
-In ``Autograde.autograde_preprocessors``:
+One :class:`HiddenSession` per graded notebook holds the fresh cases of every check, the
+references (computed here, from ``checks.py``), the grading build the kernel gets, the static scan
+of the student's cells and the answers as they arrive. In ``Autograde.autograde_preprocessors``:
 
-- :class:`PrepareHidden` (before execution) draws fresh cases for every check of the assignment,
-  computes the references here, writes only the inputs into the submission's scratch folder, and
-  scans the student's cells for withheld functions;
-- :class:`JudgeHidden` (after execution) reads the answers (no unpickling, no symlinks), judges
-  them, and *replaces* the outputs of each hidden-test grade cell with the verdict: a stream with
-  the per-case report, plus an ``execute_result`` holding the partial score or an ``error`` output
-  for zero, so nbgrader's own scoring records exactly that. Whatever the kernel printed in those
-  cells is discarded. A JSON report per submission goes to a folder outside the sandbox.
+- :class:`PrepareHidden` (before execution) makes the session;
+- :class:`autograder.execution.SandboxExecute` writes a hidden cell's inputs just before that cell
+  runs, removes them when it ends, and hands every answer message of the cell to
+  :meth:`HiddenSession.take_answer` (the first answer to a case counts; nothing after the cell can
+  change it);
+- :class:`JudgeHidden` (after execution) judges, and *replaces* the outputs of each hidden-test
+  grade cell with the verdict: a stream with the per-case report, plus an ``execute_result``
+  holding the exact partial score or an ``error`` output for zero, so nbgrader's own scoring
+  records exactly that. A JSON report per notebook goes to a folder outside the sandbox.
 """
 
 from __future__ import annotations
@@ -17,182 +20,241 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from autograder.cells import nbgrader_meta
-from autograder.checks import check_rng, draw_cases, judge, load_checks, reference_outcomes
-from autograder.compare import Outcome
-from autograder.harness import answer_stem, inputs_stem
+from autograder.checks import Check, case_kinds, check_rng, draw_cases, judge, load_checks, reference_outcomes, \
+    score_check
+from autograder.grading_build import GradingBuild, grading_build
+from autograder.kernel.protocol import (MAX_ANSWER_BYTES, Outcome, ValueFormatError, read_answer_message,
+                                        write_inputs)
 from autograder.scan import scan_suspicious, scan_withheld, student_sources
-from autograder.values import load_values, save_values
 
-__all__ = ["PrepareHidden", "JudgeHidden", "SCRATCH_NAME", "prepare_hidden", "score_cells", "verdict_outputs",
-           "clear_scratch"]
+__all__ = ["PrepareHidden", "JudgeHidden", "HiddenSession", "CheckRun", "prepare_hidden", "score_cells",
+           "verdict_outputs", "score_text"]
 
-SCRATCH_NAME = ".convlab_hidden"
 _MAX_LISTED = 8
+_NO_ANSWER = Outcome(raised=("autograder.NoAnswer",),
+                     message="no answer was recorded for this case (the cell did not run this far)")
 
 
-def clear_scratch(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.exists():
-        shutil.rmtree(path)
+def _nbytes(value) -> int:
+    if isinstance(value, tuple):
+        return sum(_nbytes(v) for v in value)
+    return int(np.asarray(value).nbytes) if value is not None else 0
+
+
+@dataclass
+class CheckRun:
+    """One check's cases, references and case kinds, and the answers received so far."""
+
+    check: Check
+    cases: list
+    references: list
+    kinds: list
+    answers: dict = field(default_factory=dict)   # case index -> Outcome
+    budgets: list = field(default_factory=list)   # case index -> largest answer accepted, bytes
+
+    def __post_init__(self):
+        self.budgets = [min(MAX_ANSWER_BYTES, max(2**20, 8 * _nbytes(r.value))) for r in self.references]
+
+
+@dataclass
+class HiddenSession:
+    """The trusted state of one notebook's hidden tests (it never leaves the grader)."""
+
+    aid: str
+    runs: dict                      # check name -> CheckRun
+    build: GradingBuild | None = None
+    suspicious: list = field(default_factory=list)
+    withheld_hits: dict = field(default_factory=dict)
+    inputs_dir: Path | None = None
+    open_checks: dict = field(default_factory=dict)   # name -> case count, for the cell now running
+    refused: int = 0
+
+    def attach(self, inputs_dir: Path) -> None:
+        """The folder the kernel reads inputs from (made by the kernel manager)."""
+        self.inputs_dir = Path(inputs_dir)
+
+    def checks_of_cell(self, grade_id) -> list[str]:
+        return [name for name, run in self.runs.items() if run.check.grade_id == grade_id]
+
+    def open_cell(self, grade_id) -> bool:
+        """Write the inputs of the checks graded in cell ``grade_id``; ``False`` when it has none."""
+        names = self.checks_of_cell(grade_id)
+        if not names or self.inputs_dir is None:
+            return False
+        for name in names:
+            write_inputs(self.inputs_dir, self.aid, name, self.runs[name].cases)
+        self.open_checks = {name: len(self.runs[name].cases) for name in names}
+        return True
+
+    def close_cell(self) -> None:
+        """Remove the inputs of the cell that just ran; later answers are refused."""
+        for name in self.open_checks:
+            (self.inputs_dir / f"{name}.json").unlink(missing_ok=True)
+        self.open_checks = {}
+
+    def take_answer(self, payload) -> bool:
+        """Record one answer message of the running cell; ``False`` when it is refused."""
+        try:
+            name, index, outcome = read_answer_message(payload, self.aid, self.open_checks,
+                                                       max_bytes=MAX_ANSWER_BYTES)
+        except ValueFormatError:
+            self.refused += 1
+            return False
+        run = self.runs[name]
+        if index in run.answers:
+            self.refused += 1
+            return False
+        if not outcome.raised and _nbytes(outcome.value) > run.budgets[index]:
+            outcome = Outcome(raised=("autograder.BadAnswer",), message="the answer is far larger than expected")
+        run.answers[index] = outcome
+        return True
+
+
+def prepare_hidden(checks_path, aid: str, nb, seed=None, builds_dir=None) -> HiddenSession:
+    """Fresh cases and references for every check, the grading build and the static scan.
+
+    ``builds_dir`` caches grading builds (``None``: no build, for in-process use).
+    """
+    sources = student_sources(nb)
+    checks = load_checks(checks_path) if Path(checks_path).is_file() else []
+    seed = seed if seed is not None else secrets.randbits(63)
+    runs = {}
+    for check in checks:
+        cases = draw_cases(check, check_rng(seed, check.name))
+        references = reference_outcomes(check, cases)
+        runs[check.name] = CheckRun(check, cases, references, case_kinds(check, cases, references, seed))
+    withheld = sorted({d for c in checks for d in c.withhold})
+    build = grading_build(aid, withheld, builds_dir) if builds_dir else None
+    hits = scan_withheld(sources, withheld)
+    return HiddenSession(aid, runs, build, [f.__dict__ for f in scan_suspicious(sources)],
+                         {d: [f.__dict__ for f in fs] for d, fs in hits.items()})
 
 
 class PrepareHidden(NbGraderPreprocessor):
-    """Write fresh hidden inputs for every check; keep cases and references in the grader."""
+    """Draw fresh hidden cases and compute their references, here in the grader."""
 
     solutions_dir = Unicode("", help="The course's solutions/ folder (checks.py lives there)").tag(config=True)
+    builds_dir = Unicode("", help="Cache of grading builds").tag(config=True)
     seed = Integer(None, allow_none=True, help="Fixed seed (tests); default: fresh per run").tag(config=True)
 
     def preprocess(self, nb, resources):
         aid = resources["nbgrader"]["assignment"]
-        workdir = Path(resources["metadata"]["path"]).resolve()
-        state = prepare_hidden(Path(self.solutions_dir) / aid / "checks.py", aid, workdir, nb, self.seed)
-        resources.setdefault("convlab", {}).update(state)
+        session = prepare_hidden(Path(self.solutions_dir) / aid / "checks.py", aid, nb, self.seed,
+                                 self.builds_dir or None)
+        resources.setdefault("convlab", {}).update(session=session, aid=aid)
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):  # pragma: no cover - preprocess is overridden
         return cell, resources
 
 
-def prepare_hidden(checks_path: Path, aid: str, workdir: Path, nb, seed=None) -> dict:
-    """Fresh inputs for every check into ``workdir/.convlab_hidden``; returns the grader's state.
+def score_cells(session: HiddenSession) -> dict:
+    """Per grade cell: ``{"fraction", "cases", "checks": [{name, passed, total, fraction, failures}]}``.
 
-    The state (cases, references, scan findings) never leaves the grader process.
+    A cell's fraction weighs its checks by case count; a check's fraction follows
+    :func:`autograder.checks.score_check` (must-raise and fixed cases count only together with the
+    fresh value cases).
     """
-    scratch = workdir / SCRATCH_NAME
-    clear_scratch(scratch)
-    scratch.mkdir()
-    (scratch / "answers").mkdir()
-    state = {"grading_dir": str(scratch), "checks": {}, "withheld_hits": {}, "aid": aid}
-    sources = student_sources(nb)
-    state["suspicious"] = [f.__dict__ for f in scan_suspicious(sources)]
-    if not Path(checks_path).is_file():
-        (scratch / "withhold.json").write_text("[]")
-        return state
-    seed = seed if seed is not None else secrets.randbits(63)
-    withheld_all = set()
-    for check in load_checks(checks_path):
-        cases = draw_cases(check, check_rng(seed, check.name))
-        refs = reference_outcomes(check, cases)
-        save_values(inputs_stem(scratch, check.name), [tuple(c.values()) for c in cases],
-                    {"aid": aid, "name": check.name, "keys": [list(c) for c in cases],
-                     "withhold": list(check.withhold)})
-        state["checks"][check.name] = (check, cases, refs)
-        withheld_all.update(check.withhold)
-    (scratch / "withhold.json").write_text(json.dumps(sorted(withheld_all)))
-    hits = scan_withheld(sources, sorted(withheld_all))
-    state["withheld_hits"] = {d: [f.__dict__ for f in fs] for d, fs in hits.items()}
-    return state
-
-
-def _read_answer(scratch: Path, name: str, index: int) -> Outcome:
-    """The kernel's answer for one case; anything odd becomes a failing outcome, never an exception."""
-    stem = answer_stem(scratch, name, index)
-    missing = Outcome(raised=("autograder.NoAnswer",), message="no answer was recorded for this case "
-                      "(the cell did not run this far)")
-    try:
-        root = scratch.resolve()
-        for suffix in (".json", ".npz"):
-            p = stem.with_suffix(suffix)
-            if p.is_symlink() or (p.exists() and (not p.is_file() or root not in p.resolve().parents)):
-                return Outcome(raised=("autograder.BadAnswer",), message="answer file was tampered with")
-        if not stem.with_suffix(".json").is_file():
-            return missing
-        (value,), meta = load_values(stem)
-        raised = tuple(str(x) for x in meta.get("raised", []))[:20]
-        return Outcome(value=None if raised else value, raised=raised, message=str(meta.get("message", ""))[:300],
-                       withheld=tuple(str(x) for x in meta.get("withheld", []))[:10])
-    except Exception as exc:  # noqa: BLE001 - an unreadable answer is a wrong answer
-        return Outcome(raised=("autograder.BadAnswer",), message=f"answer file unreadable ({type(exc).__name__})")
-
-
-def score_cells(state: dict) -> dict:
-    """Per grade cell: ``{"passed", "total", "checks": [{name, passed, total, failures}]}``."""
-    scratch = Path(state["grading_dir"])
     cells: dict = {}
-    for name, (check, cases, refs) in state["checks"].items():
-        answers = [_read_answer(scratch, name, i) for i in range(len(cases))]
-        results = judge(check, cases, answers, refs)
-        hits = [h for d in check.withhold for h in state["withheld_hits"].get(d, [])]
+    for name, run in session.runs.items():
+        check = run.check
+        answers = [run.answers.get(i, _NO_ANSWER) for i in range(len(run.cases))]
+        results = judge(check, run.cases, answers, run.references)
+        hits = [h for d in check.withhold for h in session.withheld_hits.get(d, [])]
         if hits:
             first = hits[0]
-            why = (f"your code reaches a withheld library function ({first['what']}, {first['cell']} "
-                   f"line {first['line']}); this exercise asks for your own implementation")
-            failures = [why]
-            passed = 0
+            failures = [f"your code reaches a withheld library function ({first['what']}, {first['cell']} "
+                        f"line {first['line']}); this exercise asks for your own implementation"]
+            passed, fraction = 0, 0.0
         else:
             failures = [f"case {r.index} ({r.geometry}): {r.message}" for r in results if not r.passed]
             passed = sum(r.passed for r in results)
-        entry = cells.setdefault(check.grade_id, {"passed": 0, "total": 0, "checks": []})
-        entry["passed"] += passed
-        entry["total"] += len(results)
-        entry["checks"].append({"name": name, "passed": passed, "total": len(results), "failures": failures})
+            fraction = score_check(check, [r.passed for r in results], run.kinds)
+        entry = cells.setdefault(check.grade_id, {"weighted": 0.0, "cases": 0, "checks": []})
+        entry["weighted"] += fraction * len(results)
+        entry["cases"] += len(results)
+        entry["checks"].append({"name": name, "passed": passed, "total": len(results), "fraction": fraction,
+                                "failures": failures})
+    for entry in cells.values():
+        entry["fraction"] = entry.pop("weighted") / entry["cases"] if entry["cases"] else 0.0
     return cells
 
 
+def score_text(score: float) -> str:
+    """The score as nbgrader reads it back (``float(text)``), exactly: ``repr`` of the float."""
+    return repr(float(score))
+
+
 def verdict_outputs(entry: dict, points: float) -> tuple[list, float]:
-    """The outputs that make nbgrader record ``points * passed / total`` for one grade cell."""
+    """The outputs that make nbgrader record ``points * fraction`` for one grade cell, exactly."""
     lines = []
     for chk in entry["checks"]:
         lines.append(f"hidden check {chk['name']}: {chk['passed']} of {chk['total']} cases pass")
+        if chk["passed"] and chk["fraction"] < chk["passed"] / chk["total"] - 1e-12:
+            lines.append("  (cases that must raise, and the examples printed in the notebook, count only "
+                         "together with the fresh cases)")
         lines += [f"  {f}" for f in chk["failures"][:_MAX_LISTED]]
         if len(chk["failures"]) > _MAX_LISTED:
             lines.append(f"  ... and {len(chk['failures']) - _MAX_LISTED} more")
-    score = points * entry["passed"] / entry["total"] if entry["total"] else 0.0
+    score = points * entry["fraction"]
     outputs = [NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n")]
-    if entry["passed"] == 0:
+    if score <= 0:
         outputs.append(NotebookNode(output_type="error", ename="HiddenTestsFailed",
-                                    evalue=f"0 of {entry['total']} hidden cases pass",
-                                    traceback=[f"HiddenTestsFailed: 0 of {entry['total']} hidden cases pass"]))
-    elif entry["passed"] < entry["total"]:
+                                    evalue=f"0 of {points:g} points",
+                                    traceback=[f"HiddenTestsFailed: 0 of {points:g} points"]))
+    elif score < points:
         outputs.append(NotebookNode(output_type="execute_result", execution_count=None, metadata={},
-                                    data={"text/plain": repr(round(score, 6))}))
-    return outputs, score
+                                    data={"text/plain": score_text(score)}))
+    return outputs, (score if score > 0 else 0.0)
 
 
 class JudgeHidden(NbGraderPreprocessor):
     """Judge the recorded answers outside the sandbox and write each hidden cell's verdict."""
 
-    reports_dir = Unicode("", help="Trusted folder for per-submission JSON reports").tag(config=True)
+    reports_root = Unicode("", help="Trusted folder of reports: <root>/<aid>/hidden/<student>__<nb>.hidden.json").tag(
+        config=True)
 
     def preprocess(self, nb, resources):
         state = resources.get("convlab", {})
-        if "grading_dir" not in state:
+        session = state.get("session")
+        if session is None:
             return nb, resources
-        cells = score_cells(state)
+        cells = score_cells(session)
         scores = {}
         for cell in nb.cells:
             meta = nbgrader_meta(cell)
             gid = meta.get("grade_id")
             if cell.cell_type == "code" and meta.get("grade") and gid in cells:
                 cell.outputs, scores[gid] = verdict_outputs(cells[gid], float(meta.get("points", 0)))
-        self._write_report(resources, cells, scores)
-        clear_scratch(Path(state["grading_dir"]))
+        self._write_report(resources, session, cells, scores)
         return nb, resources
 
-    def _write_report(self, resources, cells, scores) -> None:
-        if not self.reports_dir:
+    def _write_report(self, resources, session, cells, scores) -> None:
+        if not self.reports_root:
             return
         state = resources["convlab"]
         student = resources["nbgrader"]["student"]
         notebook = resources["nbgrader"]["notebook"]
         report = {
-            "student": student, "assignment": state.get("aid"), "notebook": notebook,
+            "student": student, "assignment": session.aid, "notebook": notebook,
             "hidden": cells, "scores": scores, "events": state.get("events", []),
-            "kernel_died": state.get("kernel_died"), "notebook_timeout": state.get("notebook_timeout", False),
-            "withheld_hits": state.get("withheld_hits", {}), "suspicious": state.get("suspicious", []),
+            "kernel_died": state.get("kernel_died"), "kernel_stopped": state.get("kernel_stopped"),
+            "notebook_timeout": state.get("notebook_timeout", False),
+            "withheld_hits": session.withheld_hits, "suspicious": session.suspicious,
+            "answers_refused": session.refused,
         }
-        out = Path(self.reports_dir) / f"{student}__{notebook}.hidden.json"
+        out = Path(self.reports_root) / session.aid / "hidden" / f"{student}__{notebook}.hidden.json"
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
+        tmp = out.with_name(f".{out.name}.tmp")
         tmp.write_text(json.dumps(report, indent=1, default=str))
         os.replace(tmp, out)
 

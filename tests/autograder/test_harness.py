@@ -1,25 +1,21 @@
-"""run_hidden in both modes, the Check spec, the comparison rules and the answer files."""
+"""run_hidden in both modes, the Check spec, scoring and the comparison rules."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from autograder import harness
-from autograder.checks import Check, CheckSpecError, check_rng, draw_cases, load_checks
-from autograder.compare import Outcome, default_compare, judge_case
-from autograder.harness import GRADING_ENV, answer_stem, inputs_stem, run_hidden
-from autograder.values import UnsupportedValueError, load_values, save_values
-from autograder.withhold import WithheldFunctionError, install_guards, withholding
+from autograder.checks import Check, CheckSpecError, case_kinds, check_rng, draw_cases, load_checks, \
+    reference_outcomes, score_check
+from autograder.compare import default_compare, judge_case
+from autograder.kernel import harness
+from autograder.kernel.harness import run_hidden
+from autograder.kernel.protocol import ANSWER_MIME, INPUTS_ENV, Case, Outcome, decode, write_inputs
+from autograder.local import find_checks_file
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-FIXTURE_COURSE = FIXTURES / "course"
+from ag_support import FIXTURE_COURSE  # noqa: E402 - fixtures folder on sys.path (conftest)
+
 FIXTURE_SOLUTIONS = FIXTURE_COURSE / "solutions"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 F1 = FIXTURE_SOLUTIONS / "f1_toy"
 
 
@@ -33,10 +29,14 @@ def out_size_ok(W, F, S, P):
 @pytest.fixture
 def in_f1(monkeypatch):
     monkeypatch.chdir(F1)
-    monkeypatch.delenv(GRADING_ENV, raising=False)
+    monkeypatch.delenv(INPUTS_ENV, raising=False)
 
 
-# ---- LOCAL mode -------------------------------------------------------------------------------
+def _checks():
+    return {c.name: c for c in load_checks(F1 / "checks.py")}
+
+
+# ---- LOCAL mode (a solution author's run) ------------------------------------------------------
 
 def test_local_mode_passes_correct_code(in_f1, capsys):
     run_hidden("f1_toy", "out_size", lambda c: out_size_ok(c.W, c.F, c.S, c.P))
@@ -53,29 +53,6 @@ def test_local_mode_lists_failing_cases_by_geometry(in_f1):
     assert "3 of 9 cases fail" in text
     assert "W=10, F=3, S=2, P=0" in text and "expected ValueError to be raised" in text
     assert "never_raises" not in text  # geometry, not code
-
-
-def test_local_mode_blocks_the_withheld_reference(in_f1):
-    import convlab.shapes
-
-    with pytest.raises(AssertionError, match="withholds"):
-        run_hidden("f1_toy", "out_size",
-                   lambda c: convlab.shapes.conv_output_size(c.W, c.F, stride=c.S, pad=c.P))
-    # the guard is removed afterwards: the library works normally again
-    assert convlab.shapes.conv_output_size(7, 3, stride=2) == 3
-
-
-def test_local_mode_catches_a_caught_withheld_call(in_f1):
-    import convlab.shapes
-
-    def sneaky(c):
-        try:
-            return convlab.shapes.conv_output_size(c.W, c.F, stride=c.S, pad=c.P)
-        except WithheldFunctionError:
-            return out_size_ok(c.W, c.F, c.S, c.P)
-
-    with pytest.raises(AssertionError, match="9 of 9 cases fail"):
-        run_hidden("f1_toy", "out_size", sneaky)
 
 
 def test_local_mode_gives_a_private_copy_of_the_inputs(in_f1):
@@ -98,13 +75,22 @@ def _pool_ok(x, size, stride):
     return win.max(axis=1), starts + win.argmax(axis=1)
 
 
-def test_local_mode_finds_checks_from_repo_root(monkeypatch, tmp_path):
-    monkeypatch.delenv(GRADING_ENV, raising=False)
-    monkeypatch.chdir(FIXTURE_SOLUTIONS.parent)
-    run_hidden("f1_toy", "relu", lambda c: np.maximum(c.x, 0))
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(FileNotFoundError, match="checks.py"):
+def test_local_mode_accepts_only_the_notebooks_own_solutions_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv(INPUTS_ENV, raising=False)
+    assert find_checks_file("f1_toy", F1) == F1 / "checks.py"
+    # a student's copy, an autograded folder, the course root: no walking up to a checks.py
+    for folder in [FIXTURE_SOLUTIONS, FIXTURE_COURSE, F1.parent.parent]:
+        with pytest.raises(FileNotFoundError, match="solutions/f1_toy/f1_toy.ipynb"):
+            find_checks_file("f1_toy", folder)
+    copy = tmp_path / "work" / "autograded" / "s" / "f1_toy"
+    copy.mkdir(parents=True)
+    (tmp_path / "solutions" / "f1_toy").mkdir(parents=True)
+    (tmp_path / "solutions" / "f1_toy" / "checks.py").write_text((F1 / "checks.py").read_text())
+    monkeypatch.chdir(copy)
+    with pytest.raises(FileNotFoundError):
         run_hidden("f1_toy", "relu", lambda c: c.x)
+    with pytest.raises(FileNotFoundError):  # a folder of another assignment's name
+        find_checks_file("a1_volumes", F1)
 
 
 def test_unknown_check_name(in_f1):
@@ -112,51 +98,70 @@ def test_unknown_check_name(in_f1):
         run_hidden("f1_toy", "nope", lambda c: 0)
 
 
-# ---- GRADING mode -----------------------------------------------------------------------------
+# ---- GRADING mode ---------------------------------------------------------------------------
 
-def _prepare(tmp_path, check, seed=7):
+def _prepare(folder, check, seed=7, aid="f1_toy"):
     cases = draw_cases(check, check_rng(seed, check.name))
-    save_values(inputs_stem(tmp_path, check.name), [tuple(c.values()) for c in cases],
-                {"aid": "f1_toy", "name": check.name, "keys": [list(c) for c in cases],
-                 "withhold": list(check.withhold)})
+    write_inputs(folder, aid, check.name, cases)
     return cases
 
 
-def test_grading_mode_records_answers_and_exceptions(tmp_path, monkeypatch):
-    check = {c.name: c for c in load_checks(F1 / "checks.py")}["out_size"]
-    cases = _prepare(tmp_path, check)
-    monkeypatch.setenv(GRADING_ENV, str(tmp_path))
-    run_hidden("f1_toy", "out_size", lambda c: out_size_ok(c.W, c.F, c.S, c.P))
-    for i, case in enumerate(cases):
-        (value,), meta = load_values(answer_stem(tmp_path, "out_size", i))
+def _grade(monkeypatch, folder, aid, name, fn):
+    sent = []
+    monkeypatch.setenv(INPUTS_ENV, str(folder))
+    run_hidden(aid, name, fn, publish=sent.append)
+    return sent
+
+
+def test_grading_mode_sends_answers_and_exceptions(tmp_path, monkeypatch):
+    cases = _prepare(tmp_path, _checks()["out_size"])
+    sent = _grade(monkeypatch, tmp_path, "f1_toy", "out_size", lambda c: out_size_ok(c.W, c.F, c.S, c.P))
+    assert [m["case"] for m in sent] == list(range(len(cases)))
+    for case, msg in zip(cases, sent):
+        assert msg["aid"] == "f1_toy" and msg["check"] == "out_size"
         try:
             expected = out_size_ok(**case)
-            assert value == expected and meta["raised"] == []
+            assert decode(msg["value"]) == expected and msg["raised"] == []
         except ValueError:
-            assert value is None and meta["raised"][0] == "builtins.ValueError"
+            assert "value" not in msg and msg["raised"][0] == "builtins.ValueError"
+    assert not list(tmp_path.glob("answers*")), "nothing is written to disk"
 
 
 def test_grading_mode_refuses_foreign_inputs(tmp_path, monkeypatch):
-    check = {c.name: c for c in load_checks(F1 / "checks.py")}["relu"]
-    _prepare(tmp_path, check)
-    monkeypatch.setenv(GRADING_ENV, str(tmp_path))
+    _prepare(tmp_path, _checks()["relu"])
     with pytest.raises(RuntimeError, match="another check"):
-        run_hidden("other_aid", "relu", lambda c: c.x)
+        _grade(monkeypatch, tmp_path, "other_aid", "relu", lambda c: c.x)
     with pytest.raises(RuntimeError, match="no inputs"):
-        run_hidden("f1_toy", "pool1d", lambda c: c.x)
+        _grade(monkeypatch, tmp_path, "f1_toy", "pool1d", lambda c: c.x)
 
 
-def test_grading_mode_unsupported_answer_is_recorded_not_raised(tmp_path, monkeypatch):
-    check = {c.name: c for c in load_checks(F1 / "checks.py")}["relu"]
-    _prepare(tmp_path, check)
-    monkeypatch.setenv(GRADING_ENV, str(tmp_path))
-    run_hidden("f1_toy", "relu", lambda c: {"not": "an array"})
-    (value,), meta = load_values(answer_stem(tmp_path, "relu", 0))
-    assert value is None and meta["raised"] == ["autograder.UnsupportedAnswer"]
+def test_grading_mode_unsupported_answer_is_sent_as_a_failure(tmp_path, monkeypatch):
+    _prepare(tmp_path, _checks()["relu"])
+    sent = _grade(monkeypatch, tmp_path, "f1_toy", "relu", lambda c: {"not": "an array"})
+    assert sent[0]["raised"] == ["autograder.UnsupportedAnswer"] and "dict" in sent[0]["message"]
+
+
+def test_grading_mode_oversized_answer_is_not_sent(tmp_path, monkeypatch):
+    _prepare(tmp_path, _checks()["relu"])
+    monkeypatch.setattr(harness, "MAX_ANSWER_BYTES", 1000)
+    sent = _grade(monkeypatch, tmp_path, "f1_toy", "relu", lambda c: np.zeros(10_000))
+    assert sent[0]["raised"] == ["autograder.UnsupportedAnswer"] and "value" not in sent[0]
+
+
+def test_grading_mode_publishes_a_display_message(tmp_path, monkeypatch):
+    import IPython.display
+
+    _prepare(tmp_path, _checks()["relu"])
+    seen = []
+    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, **kw: seen.append(data))
+    monkeypatch.setenv(INPUTS_ENV, str(tmp_path))
+    run_hidden("f1_toy", "relu", lambda c: np.maximum(c.x, 0))
+    assert len(seen) == 3 and all(list(d) == [ANSWER_MIME] for d in seen)
+    json.dumps(seen)  # plain JSON: nothing pickled
 
 
 def test_case_view_is_read_only():
-    c = harness.Case({"x": 1, "stride": 2})
+    c = Case({"x": 1, "stride": 2})
     assert c.x == 1 and c["stride"] == 2 and "x" in c
     with pytest.raises(AttributeError, match="no entry 'pad'"):
         c.pad
@@ -224,71 +229,50 @@ def test_custom_compare_is_used_and_errors_contained():
     assert not res.passed and "ZeroDivisionError" in res.message
 
 
-values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=5)
-    | st.builds(lambda s, seed: np.random.default_rng(seed).standard_normal(s),
-                st.lists(st.integers(0, 3), max_size=3).map(tuple), st.integers(0, 9)),
-    lambda inner: st.tuples(inner, inner), max_leaves=6)
 
 
-@settings(max_examples=60, deadline=None)
-@given(v=values)
-def test_values_round_trip(tmp_path_factory, v):
-    stem = tmp_path_factory.mktemp("v") / "x"
-    save_values(stem, [v], {"k": 1})
-    (back,), meta = load_values(stem)
-    assert meta == {"k": 1}
-    ok, msg = default_compare(back, v, rtol=0, atol=0) if v is not None else (back is None, "")
-    assert ok, msg
+# ---- scoring: must-raise and printed cases count only with the fresh ones ----------------------
+
+def _kinds_and_flags(check, passes):
+    seed = 11
+    cases = draw_cases(check, check_rng(seed, check.name))
+    refs = reference_outcomes(check, cases)
+    kinds = case_kinds(check, cases, refs, seed)
+    return kinds, [passes(case, ref) for case, ref in zip(cases, refs)]
 
 
-def test_values_refuse_objects(tmp_path):
-    with pytest.raises(UnsupportedValueError):
-        save_values(tmp_path / "x", [np.array([{}], dtype=object)])
-    with pytest.raises(UnsupportedValueError):
-        save_values(tmp_path / "x", [{"a": 1}])
+def test_case_kinds_find_fixed_and_raising_cases():
+    check = _checks()["out_size"]
+    kinds, _ = _kinds_and_flags(check, lambda c, r: True)
+    assert kinds == ["fresh"] * 6 + ["raise"] * 3
 
 
-def test_load_values_never_unpickles(tmp_path):
-    stem = tmp_path / "evil"
-    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
-    (tmp_path / "obj.npy").rename(stem.with_suffix(".npz"))
-    stem.with_suffix(".json").write_text(json.dumps({"values": [{"t": "array", "key": "a0"}]}))
-    with pytest.raises(Exception) as info:
-        load_values(stem)
-    assert not isinstance(info.value, AssertionError)
+def test_always_raising_earns_nothing_and_lenient_loses_the_stated_share():
+    check = _checks()["out_size"]
+    kinds, always_raises = _kinds_and_flags(check, lambda c, r: bool(r.raised))
+    assert sum(always_raises) == 3 and score_check(check, always_raises, kinds) == 0.0
+    _, lenient = _kinds_and_flags(check, lambda c, r: not r.raised)
+    assert score_check(check, lenient, kinds) == pytest.approx(1 - check.raise_share)
+    _, honest = _kinds_and_flags(check, lambda c, r: True)
+    assert score_check(check, honest, kinds) == 1.0
 
 
-def test_guards_block_only_inside_withholding():
-    import convlab.shapes
-
-    with install_guards(["convlab.shapes.conv_output_size", "nonexistent_mod.f"]):
-        assert convlab.shapes.conv_output_size(5, 3) == 3
-        with withholding(["convlab.shapes.conv_output_size"]) as seen:
-            with pytest.raises(WithheldFunctionError):
-                convlab.shapes.conv_output_size(5, 3)
-        assert seen == ["convlab.shapes.conv_output_size"]
-        with withholding(["convlab.shapes.other"]):
-            assert convlab.shapes.conv_output_size(5, 3) == 3
-    assert not hasattr(convlab.shapes.conv_output_size, "__convlab_guard__")
-    with install_guards(["convlab.shapes.conv_output_size"], block_outside=True):
-        with pytest.raises(WithheldFunctionError):
-            convlab.shapes.conv_output_size(5, 3)
+def test_fixed_cases_count_only_with_fresh_ones():
+    check = Check(name="c", grade_id="g", reference=lambda v: v,
+                  cases=lambda rng: [dict(v=1), dict(v=2), dict(v=float(rng.random())), dict(v=float(rng.random()))])
+    kinds = ["fixed", "fixed", "fresh", "fresh"]
+    assert score_check(check, [True, True, False, False], kinds) == 0.0  # memorised the printed examples
+    assert score_check(check, [True, True, True, False], kinds) == pytest.approx((1 + 0.5 * 2) / 4)
+    assert score_check(check, [False, False, True, True], kinds) == pytest.approx(0.5)
+    seed = 3
+    cases = draw_cases(check, check_rng(seed, "c"))
+    assert case_kinds(check, cases, reference_outcomes(check, cases), seed) == kinds
 
 
-def test_guards_cover_the_defining_module_of_a_reexport():
-    # convlab.layers re-exports conv_forward_naive from convlab.layers.conv_naive: reaching it through
-    # the defining module must be blocked too, and both names restored afterwards
-    import convlab.layers
-    import convlab.layers.conv_naive as defining
-
-    original = defining.conv_forward_naive
-    x, w, b = np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 3, 3)), np.zeros(1)
-    with install_guards(["convlab.layers.conv_forward_naive"]):
-        with withholding(["convlab.layers.conv_forward_naive"]) as seen:
-            with pytest.raises(WithheldFunctionError):
-                defining.conv_forward_naive(x, w, b)
-            with pytest.raises(WithheldFunctionError):
-                convlab.layers.conv_forward_naive(x, w, b)
-        assert seen == ["convlab.layers.conv_forward_naive"]
-    assert defining.conv_forward_naive is original and convlab.layers.conv_forward_naive is original
+def test_a_check_of_only_raising_cases_is_refused():
+    check = Check(name="c", grade_id="g", cases=lambda rng: [dict(v=1)], reference=lambda v: 1 / 0)
+    cases = draw_cases(check, check_rng(1, "c"))
+    with pytest.raises(CheckSpecError, match="every case must raise"):
+        case_kinds(check, cases, reference_outcomes(check, cases), 1)
+    with pytest.raises(CheckSpecError, match="raise_share"):
+        Check(name="c", grade_id="g", cases=lambda rng: [], reference=lambda: 0, raise_share=1.0)

@@ -4,7 +4,8 @@ import nbformat
 import pytest
 
 from autograder.execution import SandboxExecute, kernel_env
-from autograder.kernel_boot import OUTPUT_CAP_ENV, parse_output_cap
+from autograder.kernel.boot import parse_output_cap
+from autograder.kernel.protocol import OUTPUT_CAP_ENV
 from autograder.sandbox import Limits
 
 

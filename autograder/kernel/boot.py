@@ -1,9 +1,6 @@
-"""The kernel process inside the sandbox: guard withheld library functions, cap output, start ipykernel.
+"""The kernel process inside the sandbox: cap output, start ipykernel.
 
-Started as ``python -m autograder.kernel_boot -f CONNECTION_FILE`` inside bubblewrap. The grader
-writes ``<CONVLAB_GRADING_DIR>/withhold.json`` (every function some check of the assignment
-withholds) before the kernel starts; those functions refuse to run except inside the hidden check
-that does not withhold them (see :mod:`autograder.withhold`).
+Started as ``python -m autograder.kernel.boot -f CONNECTION_FILE`` inside bubblewrap.
 
 Output floods are cut *here* too, as they are produced (``CONVLAB_OUTPUT_CAP="lines:bytes"``): a
 cell printing a million lines then costs a second instead of a million messages. This cap only
@@ -14,17 +11,13 @@ through, so the grader always sees the overflow and records the truncation.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from pathlib import Path
 
-from autograder.harness import GRADING_ENV
-from autograder.withhold import install_guards
+from autograder.kernel.protocol import OUTPUT_CAP_ENV
 
-__all__ = ["main", "OUTPUT_CAP_ENV", "parse_output_cap", "capped_outstream_class"]
+__all__ = ["main", "parse_output_cap", "capped_outstream_class"]
 
-OUTPUT_CAP_ENV = "CONVLAB_OUTPUT_CAP"
 _MARGIN_LINES, _MARGIN_BYTES = 50, 5_000
 
 
@@ -103,12 +96,7 @@ def capped_outstream_class(max_lines: int, max_bytes: int):
 
 
 def main() -> None:
-    grading_dir = os.environ.get(GRADING_ENV)
-    names = []
-    if grading_dir and (Path(grading_dir) / "withhold.json").is_file():
-        names = json.loads((Path(grading_dir) / "withhold.json").read_text())
-    install_guards(names, block_outside=True)  # kept for the kernel's whole life
-    from ipykernel import kernelapp  # noqa: PLC0415 - after the guards
+    from ipykernel import kernelapp  # noqa: PLC0415 - heavy; the module itself imports light
 
     cap = parse_output_cap(os.environ.get(OUTPUT_CAP_ENV))
     if cap is not None:
