@@ -25,8 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="student self-check: run the visible tests of a notebook")
     c.add_argument("notebook")
     c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
-    co = sub.add_parser("collect", help="collect submissions from a folder or an LMS zip")
-    co.add_argument("source")
+    co = sub.add_parser(
+        "collect", help="collect submissions from a folder or an LMS zip",
+        description="Copy <student>/<aid>/*.ipynb (or a flat LMS export <student>_..._<notebook>.ipynb) into "
+                    "work/submitted/, one line per student collected and per file skipped (with the reason). "
+                    "Exit status: 0 when every notebook was collected, 1 when some notebook-looking files "
+                    "were skipped, 2 when nothing usable was found.")
+    co.add_argument("source", help="a folder or a zip file")
     co.add_argument("--aid", default=None, help="assignment of a flat export")
     g = sub.add_parser("grade", help="grade every collected submission of an assignment (sandboxed)")
     g.add_argument("aid")
@@ -90,12 +95,17 @@ def main(argv=None) -> int:
                 print(f"released {result.aid}: " + ", ".join(str(p.relative_to(course.root)) for p in result.notebooks))
             return 0
         if args.command == "collect":
-            from autograder.collect import collect  # noqa: PLC0415
+            from autograder.collect import CollectError, collect, report_lines  # noqa: PLC0415
 
-            placed = collect(course, args.source, args.aid)
-            for student, aid in placed:
-                print(f"collected {student}/{aid}")
-            return 0
+            try:
+                report = collect(course, args.source, args.aid)
+            except CollectError as exc:
+                for line in report_lines(exc.report) if exc.report else []:
+                    print(line)
+                raise
+            for line in report_lines(report):
+                print(line)
+            return 0 if report.complete else 1
         if args.command == "grade":
             from autograder.grading import GradeOptions, grade_all, points  # noqa: PLC0415
 

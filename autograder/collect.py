@@ -3,27 +3,213 @@
 Accepted layouts: a folder (or zip) laid out ``<student>/<aid>/*.ipynb``, or a flat LMS export
 whose files are named ``<student>_<anything><notebook>.ipynb`` (e.g. ``alice_1234_a2_naive_conv.ipynb``).
 A re-collected student's folder is replaced, and ``timestamp.txt`` records the collection time.
-Zip members are never extracted by their own paths (no ``../`` escapes) and sizes are capped.
+
+Hostile or broken input is handled one entry (zip member or file) at a time, and every entry that is
+not collected is reported with its reason (:class:`CollectReport`); only ``__MACOSX/``, dot files and
+dot folders (``.ipynb_checkpoints/``) are skipped quietly, and counted. Safety rules:
+
+- no path from the source is used as a path: a notebook lands in ``work/submitted/<student>/<aid>/<name>``
+  where ``student`` matches a strict pattern, ``aid`` is a known assignment and ``name`` is one
+  checked file name;
+- sizes are counted while the data is read, never taken from a zip header (:class:`CollectLimits`);
+  only stored and deflated zip members are read (zipfile decompresses bzip2 and lzma without a bound);
+- a folder is read without following symlinks (``O_NOFOLLOW`` relative to an already opened parent),
+  regular files only, so a FIFO cannot hang the collection;
+- each file is written to a temporary name and renamed; each ``<aid>`` folder is built next to its
+  place (``work/submitted/<student>/.<aid>.incoming-*``) and swapped in at the end, so a crash leaves
+  the old folder or the new one, never a half-written student.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
+import itertools
+import os
 import re
+import secrets
 import shutil
+import stat
+import tempfile
 import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from autograder.course import Course, CourseError
 
-__all__ = ["collect", "CollectError"]
+__all__ = ["collect", "CollectError", "CollectLimits", "CollectReport", "report_lines", "NOT_A_NOTEBOOK"]
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-_MAX_MEMBER_BYTES = 50 * 2**20
+_MAX_ID = 64
+_MAX_NAME_BYTES = 255  # the longest file name ext4, xfs, btrfs and tmpfs accept
+_CHUNK = 64 * 2**10
+_READ_ONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+NOT_A_NOTEBOOK = "not a notebook (.ipynb)"
+_NO_MATCH = ("no student and assignment in the name "
+             "(expected <student>/<aid>/*.ipynb or <student>_..._<notebook>.ipynb)")
+_QUIET = "__MACOSX/, .ipynb_checkpoints/, dot files"
+# What reading a broken zip member or an unreadable file raises; our own writes are not wrapped: their
+# errors (disk full) stop the collection instead of being blamed on one student's entry.
+_MEMBER_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+                  NotImplementedError, RuntimeError, ValueError)
+
+
+@dataclass(frozen=True)
+class CollectLimits:
+    """Caps of one collection; every size is counted while reading, never taken from a zip header."""
+
+    max_member_bytes: int = 50 * 2**20  # one notebook (zip member or file), uncompressed
+    max_total_bytes: int = 2 * 2**30  # everything one collection writes, all notebooks together
+    max_members: int = 20_000  # zip members, or files and folders of a folder source, looked at
+    max_ratio: int = 200  # uncompressed / compressed size, per zip member and for the whole archive
+    ratio_floor_bytes: int = 2**20  # a member may always expand to this size (small files compress well)
+    max_depth: int = 16  # folder levels read below a folder source
+
+
+@dataclass
+class CollectReport:
+    """What one collection did.
+
+    ``placed``: ``(student, aid)`` pairs now in ``work/submitted/``, sorted. ``skipped``: ``(source name,
+    reason)`` for every entry not collected, in source order (names made printable). ``missed``: how many
+    of those could have been a submission (all but plain non-notebooks). ``ignored``: entries skipped
+    quietly (``__MACOSX/``, dot files and folders). ``entries``: members or folder entries looked at.
+    ``notebooks``: notebook files placed; ``bytes_written``: their bytes (replaced duplicates included).
+    """
+
+    placed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    missed: int = 0
+    ignored: int = 0
+    entries: int = 0
+    notebooks: int = 0
+    bytes_written: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """True when nothing that could be a submission was skipped (CLI exit status 0)."""
+        return self.missed == 0
+
+    def skip(self, name: str, reason: str, relevant: bool = True) -> None:
+        """Record one entry that was not collected; ``relevant``: it could have been a submission."""
+        self.skipped.append((name, reason))
+        self.missed += bool(relevant)
 
 
 class CollectError(CourseError):
-    """Nothing usable was found, or an entry is unsafe."""
+    """Nothing usable was found in the source; ``report`` (if any) says what was skipped and why."""
+
+    def __init__(self, message: str, report: CollectReport | None = None):
+        super().__init__(message)
+        self.report = report
+
+
+class _Target(NamedTuple):
+    student: str
+    aid: str
+    name: str  # the file name inside work/submitted/<student>/<aid>/
+
+
+class _Rejected(Exception):
+    """One entry cannot be collected; ``str(exc)`` is the reason shown to the instructor."""
+
+
+# --- names -------------------------------------------------------------------------------------
+def _printable(text: str, limit: int = 200) -> str:
+    """``text`` safe to print on a terminal: control and undecodable characters escaped, at most ``limit`` characters."""
+    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
+
+
+def _size(n: int) -> str:
+    """``n`` bytes in words: ``'50 MiB'``, ``'1.5 KiB'``, ``'12 bytes'``."""
+    for unit, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if n >= unit:
+            return f"{n / unit:.3g} {name}"
+    return f"{n} bytes"
+
+
+def _split(name: str) -> list[str] | None:
+    """The parts of an archive path (``\\`` read as ``/``, ``.`` and empty parts dropped), or ``None`` when it is
+    absolute or climbs with ``..``."""
+    name = name.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:(/|$)", name):
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    return None if ".." in parts or not parts else parts
+
+
+def _is_quiet(parts) -> bool:
+    """True for entries skipped without a message: ``__MACOSX/``, dot files, dot folders."""
+    return any(p == "__MACOSX" or p.startswith(".") for p in parts)
+
+
+def _looks_like_notebook(name: str) -> bool:
+    """True for a name ending in ``.ipynb`` (any case): skipping it may lose a submission."""
+    return name.lower().endswith(".ipynb")
+
+
+def _student_problem(student: str) -> str | None:
+    """Why ``student`` cannot be a student id (folder name), or ``None`` when it can."""
+    if len(student) > _MAX_ID:
+        return f"student id '{_printable(student, 80)}' is longer than {_MAX_ID} characters"
+    if not _ID_RE.match(student):
+        return (f"student id '{_printable(student, 80)}' is not usable "
+                "(letters, digits and . _ @ -, starting with a letter or digit)")
+    return None
+
+
+def _file_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a notebook's file name in the student's folder, or ``None`` when it can."""
+    try:
+        too_long = len(name.encode("utf-8")) > _MAX_NAME_BYTES
+    except UnicodeEncodeError:
+        too_long = True
+    if (too_long or name.startswith(".") or not name.isprintable() or "/" in name or "\\" in name
+            or not name.endswith(".ipynb")):
+        return f"file name '{_printable(name, 80)}' is not usable (control characters, a leading dot or over 255 bytes)"
+    return None
+
+
+def _target(student: str, aid: str, name: str) -> _Target | str:
+    """The place of one notebook, or the reason its student id or file name is unusable."""
+    return _student_problem(student) or _file_name_problem(name) or _Target(student, aid, name)
+
+
+def _classify(parts: list[str], known: dict[str, str], aid_hint: str | None) -> _Target | str:
+    """Where one notebook-looking entry goes.
+
+    parts: the entry's path parts (no ``..``, no dot parts); known: ``notebook file name -> aid``;
+    aid_hint: ``--aid`` of a flat export. Returns a ``_Target(student, aid, name)``, or the reason
+    (a string) the entry cannot be placed.
+    """
+    name, aids = parts[-1], set(known.values())
+    problem = None
+    if len(parts) >= 3 and parts[-2] in aids:  # <student>/<aid>/<name>
+        hit = _target(parts[-3], parts[-2], name)
+        if isinstance(hit, _Target):
+            return hit
+        problem = hit
+    for nb_name, nb_aid in sorted(known.items(), key=lambda kv: -len(kv[0])):  # <student>_..._<notebook>
+        if name.endswith(nb_name) and name != nb_name:
+            if aid_hint not in (None, nb_aid):
+                problem = problem or f"a notebook of {nb_aid}, not of --aid {aid_hint}"
+                continue
+            hit = _target(name.split("_", 1)[0], nb_aid, nb_name)
+            if isinstance(hit, _Target):
+                return hit
+            problem = problem or hit
+    if aid_hint and "_" in name and name not in known:  # a renamed notebook of a one-notebook assignment
+        student, rest = name.split("_", 1)
+        hit = _target(student, aid_hint, rest)
+        if isinstance(hit, _Target):
+            return hit
+        problem = problem or hit
+    return problem or _NO_MATCH
 
 
 def _notebook_names(course: Course) -> dict[str, str]:
@@ -31,64 +217,398 @@ def _notebook_names(course: Course) -> dict[str, str]:
     return {p.name: aid for aid in course.assignment_ids() for p in (course.solutions / aid).glob("*.ipynb")}
 
 
-def _place(course: Course, entries: dict, stamp: str) -> list[tuple[str, str]]:
-    placed = []
-    for (student, aid), files in sorted(entries.items()):
-        folder = course.submitted / student / aid
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        for name, data in files:
-            (folder / name).write_bytes(data)
-        (folder / "timestamp.txt").write_text(stamp)
-        placed.append((student, aid))
-    return placed
+# --- reading with caps -------------------------------------------------------------------------
+def _copy_capped(read: Callable[[int], bytes], write: Callable[[bytes], object], limit: int, reason: str) -> int:
+    """Copy from ``read(n)`` to ``write`` until ``read`` returns ``b''``; returns the bytes copied.
+
+    Reads at most ``limit + 1`` bytes in all, ``_CHUNK`` at a time, whatever the source claims;
+    raises ``_Rejected(reason + ': not collected')`` as soon as more than ``limit`` bytes arrive.
+    """
+    done = 0
+    while True:
+        chunk = read(min(_CHUNK, limit + 1 - done))
+        if not chunk:
+            return done
+        done += len(chunk)
+        if done > limit:
+            raise _Rejected(f"{reason}: not collected")
+        write(chunk)
 
 
-def _classify(parts: list[str], known: dict[str, str], aid_hint: str | None):
-    """``(student, aid, file name)`` for one entry path, or ``None`` to skip it."""
-    if any(p in ("", ".", "..") or p.startswith(".") for p in parts) or not parts[-1].endswith(".ipynb"):
-        return None
-    if len(parts) >= 3 and _ID_RE.match(parts[-3]) and parts[-2] in set(known.values()):
-        return parts[-3], parts[-2], parts[-1]
-    name = parts[-1]
-    for nb_name, aid in sorted(known.items(), key=lambda kv: -len(kv[0])):
-        if name.endswith(nb_name) and name != nb_name and (aid_hint in (None, aid)):
-            student = name.split("_", 1)[0]
-            if _ID_RE.match(student):
-                return student, aid, nb_name
-    if aid_hint and "_" in name:  # a renamed notebook of a one-notebook assignment
-        student = name.split("_", 1)[0]
-        if _ID_RE.match(student):
-            return student, aid_hint, name.split("_", 1)[1]
+def _tightest(caps: list[tuple[int, str]]) -> tuple[int, str]:
+    """The smallest ``(bytes, reason)`` cap of several."""
+    return min(caps, key=lambda cap: cap[0])
+
+
+def _corrupt(exc: Exception) -> str:
+    """The reason shown for an entry whose reading raised ``exc``."""
+    return f"corrupt or unreadable ({_printable(str(exc), 120)}): not collected"
+
+
+def _reading(read: Callable[[int], bytes]) -> Callable[[int], bytes]:
+    """``read`` with the errors of a broken zip member or file turned into ``_Rejected``."""
+    def guarded(n: int) -> bytes:
+        try:
+            return read(n)
+        except _MEMBER_ERRORS as exc:
+            raise _Rejected(_corrupt(exc)) from exc
+    return guarded
+
+
+# --- the staging area --------------------------------------------------------------------------
+class _Stage:
+    """Notebooks waiting in ``work/submitted/<student>/.<aid>.incoming-*`` until :meth:`commit` swaps them in."""
+
+    def __init__(self, submitted: Path):
+        self.submitted = submitted
+        self.folders: dict[tuple[str, str], Path] = {}
+        self.sources: dict[_Target, str] = {}  # which source entry each staged file came from
+        self.new_students: list[Path] = []  # student folders this collection created
+        self.written = 0
+
+    def _folder(self, student: str, aid: str) -> Path:
+        """The staging folder of ``(student, aid)``, made on first use."""
+        if (student, aid) not in self.folders:
+            home = self.submitted / student
+            if home.is_symlink() or (home.exists() and not home.is_dir()):
+                raise _Rejected(f"work/submitted/{student} is not a plain folder: not collected")
+            if not home.exists():
+                home.mkdir(parents=True)
+                self.new_students.append(home)
+            folder = Path(tempfile.mkdtemp(prefix=f".{aid}.incoming-", dir=home))
+            folder.chmod(0o755)
+            self.folders[(student, aid)] = folder
+        return self.folders[(student, aid)]
+
+    def add(self, target: _Target, source: str, read: Callable[[int], bytes], limit: int, reason: str) -> str | None:
+        """Stream one notebook (at most ``limit`` bytes) into the staging folder via a temporary file.
+
+        Returns the source name of an earlier entry this one replaced (same student, aid and name), or
+        ``None``. Raises ``_Rejected`` when the entry is too large or unreadable (nothing is kept then).
+        """
+        folder = self._folder(target.student, target.aid)
+        fd, tmp = tempfile.mkstemp(prefix=".part-", dir=folder)
+        kept = False
+        try:
+            with os.fdopen(fd, "wb") as out:
+                size = _copy_capped(read, out.write, limit, reason)
+                out.flush()
+                os.fchmod(out.fileno(), 0o644)
+                os.fsync(out.fileno())
+            os.replace(tmp, folder / target.name)
+            kept = True
+        finally:
+            if not kept:
+                Path(tmp).unlink(missing_ok=True)
+        self.written += size
+        replaced, self.sources[target] = self.sources.get(target), source
+        return replaced
+
+    def commit(self, stamp: str) -> list[tuple[str, str]]:
+        """Write ``timestamp.txt`` and swap every staged folder holding a notebook into place; returns the
+        ``(student, aid)`` pairs placed, sorted."""
+        placed = []
+        for student, aid in sorted({(t.student, t.aid) for t in self.sources}):
+            staged = self.folders[(student, aid)]
+            _write_atomic(staged / "timestamp.txt", stamp.encode())
+            _swap_in(staged, self.submitted / student / aid)
+            del self.folders[(student, aid)]  # swapped in: no longer ours to discard
+            placed.append((student, aid))
+        return placed
+
+    def discard(self) -> None:
+        """Remove every staging folder not swapped in, and student folders this collection left empty."""
+        for folder in self.folders.values():
+            shutil.rmtree(folder, ignore_errors=True)
+        self.folders.clear()
+        for home in self.new_students:
+            try:
+                home.rmdir()
+            except OSError:  # not empty: a notebook was placed there
+                pass
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            os.fchmod(out.fileno(), 0o644)
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _swap_in(staged: Path, target: Path) -> None:
+    """Put the folder ``staged`` at ``target``, replacing what was there.
+
+    Two renames: a crash between them leaves ``target`` absent (the old folder sits in a dot folder
+    next to it), never a mixture of the old and the new files; a failed second rename puts the old back.
+    """
+    old = None
+    if target.exists() or target.is_symlink():
+        old = target.with_name(f".{target.name}.replaced-{secrets.token_hex(4)}")
+        os.rename(target, old)
+    try:
+        os.rename(staged, target)
+    except OSError:
+        if old is not None:
+            os.rename(old, target)  # put the old folder back
+        raise
+    if old is not None:
+        if old.is_symlink() or not old.is_dir():
+            old.unlink()
+        else:
+            shutil.rmtree(old)
+
+
+# --- sources -----------------------------------------------------------------------------------
+def _take(stage: _Stage, report: CollectReport, target: _Target, source: str,
+          read: Callable[[int], bytes], caps: list[tuple[int, str]]) -> None:
+    """Stage one notebook under the tightest of ``caps``, recording in ``report`` what happened."""
+    limit, reason = _tightest(caps)
+    try:
+        replaced = stage.add(target, source, read, limit, reason)
+    except _Rejected as exc:
+        report.skip(source, str(exc))
+        return
+    if replaced is not None:
+        report.skip(replaced, f"replaced by {source}: same student, assignment and notebook name")
+
+
+def _total_cap(stage: _Stage, limits: CollectLimits, archive_bytes: int | None = None) -> tuple[int, str]:
+    """What this collection may still write, as a ``(bytes, reason)`` cap (the archive's ratio included)."""
+    caps = [(limits.max_total_bytes, f"over the {_size(limits.max_total_bytes)} cap for one collection")]
+    if archive_bytes is not None:
+        caps.append((max(limits.ratio_floor_bytes, limits.max_ratio * archive_bytes),
+                     f"the archive would expand more than {limits.max_ratio} times its size (zip bomb?)"))
+    total, reason = _tightest(caps)
+    return max(0, total - stage.written), reason
+
+
+def _member_caps(info: zipfile.ZipInfo, stage: _Stage, limits: CollectLimits, archive_bytes: int) -> list:
+    """The ``(bytes, reason)`` caps of one zip member: its own size, its ratio, the collection's total."""
+    return [(limits.max_member_bytes, f"over the {_size(limits.max_member_bytes)} per-notebook cap"),
+            (max(limits.ratio_floor_bytes, limits.max_ratio * info.compress_size),
+             f"expands more than {limits.max_ratio} times its compressed size (zip bomb?)"),
+            _total_cap(stage, limits, archive_bytes)]
+
+
+def _member_problem(info: zipfile.ZipInfo, caps: list) -> str | None:
+    """Why a member is refused before reading a byte of it (encryption, method, declared size), or ``None``."""
+    if info.flag_bits & 0x1:
+        return "encrypted: not read"
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        method = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}.get(info.compress_type,
+                                                                           f"method {info.compress_type}")
+        return f"compressed with {method} (only stored and deflated members are read)"
+    limit, reason = _tightest(caps)
+    if info.file_size > limit:  # a lie is caught while reading; an honest size is refused right away
+        return f"{reason} (declares {info.file_size} bytes): not read"
     return None
 
 
-def collect(course: Course, source, aid: str | None = None) -> list[tuple[str, str]]:
-    """Copy submissions from a folder or a zip; returns the ``(student, aid)`` pairs placed."""
+def _collect_zip(source: Path, known: dict, aid_hint: str | None, limits: CollectLimits,
+                 stage: _Stage, report: CollectReport) -> None:
+    """Stage every usable member of the zip ``source``, each on its own."""
+    try:
+        zf = zipfile.ZipFile(source)
+    except _MEMBER_ERRORS as exc:
+        raise CollectError(f"{source} is not a readable zip file: {exc}", report) from exc
+    archive_bytes = source.stat().st_size
+    with zf:
+        infos = zf.infolist()
+        for info in infos[: limits.max_members]:
+            report.entries += 1
+            if info.is_dir():
+                continue
+            name, parts = _printable(info.filename), _split(info.filename)
+            if parts is None:
+                report.skip(name, "unsafe path in the archive (absolute or with ..): not used",
+                            relevant=_looks_like_notebook(info.filename))
+            elif _is_quiet(parts):
+                report.ignored += 1
+            elif not _looks_like_notebook(parts[-1]):
+                report.skip(name, NOT_A_NOTEBOOK, relevant=False)
+            else:
+                _zip_member(zf, info, name, _classify(parts, known, aid_hint), limits, archive_bytes, stage, report)
+        if len(infos) > limits.max_members:
+            report.skip(_printable(source.name), f"{len(infos) - limits.max_members} more members not read: "
+                        f"over the {limits.max_members}-member cap")
+
+
+def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, hit: _Target | str, limits: CollectLimits,
+                archive_bytes: int, stage: _Stage, report: CollectReport) -> None:
+    """Stage one classified zip member, or record why not."""
+    if not isinstance(hit, _Target):
+        report.skip(name, hit)
+        return
+    caps = _member_caps(info, stage, limits, archive_bytes)
+    problem = _member_problem(info, caps)
+    if problem:
+        report.skip(name, problem)
+        return
+    try:
+        member = zf.open(info)
+    except _MEMBER_ERRORS as exc:
+        report.skip(name, _corrupt(exc))
+        return
+    with member:
+        _take(stage, report, hit, name, _reading(member.read), caps)
+
+
+class _Entry(NamedTuple):
+    parts: tuple[str, ...]
+    kind: str  # file, dir, quiet, symlink, special, too-deep, unreadable
+    dir_fd: int  # the open parent folder (valid until the walk moves on)
+
+
+def _walk(dir_fd: int, prefix: tuple[str, ...], depth_left: int, max_entries: int) -> Iterator[_Entry]:
+    """Every entry below the open folder ``dir_fd``, depth first and sorted by name, following no symlink.
+
+    Quiet entries (dot files and folders, ``__MACOSX``) are yielded but not entered; folders deeper than
+    ``depth_left`` are yielded as ``too-deep``. At most ``max_entries`` names are read per folder.
+    """
+    with os.scandir(dir_fd) as listing:
+        entries = sorted(itertools.islice(listing, max_entries), key=lambda e: e.name)
+    for entry in entries:
+        parts = (*prefix, entry.name)
+        if _is_quiet(parts[-1:]):
+            yield _Entry(parts, "quiet", dir_fd)
+        elif entry.is_symlink():
+            yield _Entry(parts, "symlink", dir_fd)
+        elif entry.is_dir(follow_symlinks=False):
+            if depth_left <= 0:
+                yield _Entry(parts, "too-deep", dir_fd)
+                continue
+            yield _Entry(parts, "dir", dir_fd)
+            try:
+                sub = os.open(entry.name, _READ_ONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+            except OSError:
+                yield _Entry(parts, "unreadable", dir_fd)
+                continue
+            try:
+                yield from _walk(sub, parts, depth_left - 1, max_entries)
+            finally:
+                os.close(sub)
+        elif entry.is_file(follow_symlinks=False):
+            yield _Entry(parts, "file", dir_fd)
+        else:
+            yield _Entry(parts, "special", dir_fd)
+
+
+_FOLDER_REASONS = {"symlink": "symbolic link: not followed", "special": "not a regular file: not read",
+                   "unreadable": "folder not readable: not read"}
+
+
+def _open_regular(entry: _Entry, cap: int, reason: str) -> int:
+    """An fd open on the regular file ``entry`` (no symlink followed, no FIFO waited on), at most ``cap`` bytes."""
+    try:
+        fd = os.open(entry.parts[-1], _READ_ONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=entry.dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Rejected(_FOLDER_REASONS["symlink"]) from exc
+        raise _Rejected(f"not readable ({exc.strerror}): not collected") from exc
+    info = os.fstat(fd)
+    problem = (_FOLDER_REASONS["special"] if not stat.S_ISREG(info.st_mode)
+               else f"{reason} ({info.st_size} bytes): not read" if info.st_size > cap else None)
+    if problem:
+        os.close(fd)
+        raise _Rejected(problem)
+    return fd
+
+
+def _collect_folder(source: Path, known: dict, aid_hint: str | None, limits: CollectLimits,
+                    stage: _Stage, report: CollectReport) -> None:
+    """Stage every usable notebook below the folder ``source``, each on its own."""
+    root = os.open(source, _READ_ONLY | os.O_DIRECTORY)
+    try:
+        with contextlib.closing(_walk(root, (), limits.max_depth, limits.max_members + 1)) as walk:
+            for entry in walk:
+                if report.entries >= limits.max_members:
+                    report.skip(_printable(source.name), f"entries after the first {limits.max_members} not read: "
+                                f"over the {limits.max_members}-member cap")
+                    break
+                report.entries += 1
+                _folder_entry(entry, known, aid_hint, limits, stage, report)
+    finally:
+        os.close(root)
+
+
+def _folder_entry(entry: _Entry, known: dict, aid_hint: str | None, limits: CollectLimits,
+                  stage: _Stage, report: CollectReport) -> None:
+    """Stage one entry of a folder source, or record why not."""
+    name = _printable("/".join(entry.parts))
+    if entry.kind == "dir":
+        return
+    if entry.kind == "quiet":
+        report.ignored += 1
+    elif entry.kind == "too-deep":
+        report.skip(name, f"folder nested deeper than {limits.max_depth} levels: not read")
+    elif entry.kind in _FOLDER_REASONS:
+        report.skip(name, _FOLDER_REASONS[entry.kind])
+    elif not _looks_like_notebook(entry.parts[-1]):
+        report.skip(name, NOT_A_NOTEBOOK, relevant=False)
+    else:
+        hit = _classify(list(entry.parts), known, aid_hint)
+        if not isinstance(hit, _Target):
+            report.skip(name, hit)
+            return
+        caps = [(limits.max_member_bytes, f"over the {_size(limits.max_member_bytes)} per-notebook cap"),
+                _total_cap(stage, limits)]
+        limit, reason = _tightest(caps)
+        try:
+            fd = _open_regular(entry, limit, reason)
+        except _Rejected as exc:
+            report.skip(name, str(exc))
+            return
+        try:
+            _take(stage, report, hit, name, _reading(lambda n: os.read(fd, n)), caps)
+        finally:
+            os.close(fd)
+
+
+# --- the command -------------------------------------------------------------------------------
+def collect(course: Course, source, aid: str | None = None, limits: CollectLimits = CollectLimits()) -> CollectReport:
+    """Copy submissions from a folder or a zip into ``work/submitted/<student>/<aid>/``.
+
+    course: the course; source: a folder or a zip file; aid: the assignment of a flat export (``--aid``);
+    limits: the caps. Returns a :class:`CollectReport` (students placed, entries skipped with reasons).
+    Raises :class:`CollectError` when the source is unusable or nothing in it could be collected.
+    """
     source = Path(source)
     known = _notebook_names(course)
     if aid is not None:
         course.require_assignment(aid)
-    entries: dict = {}
-    if zipfile.is_zipfile(source):
-        with zipfile.ZipFile(source) as zf:
-            for info in zf.infolist():
-                if info.is_dir() or info.file_size > _MAX_MEMBER_BYTES:
-                    continue
-                hit = _classify(info.filename.replace("\\", "/").split("/"), known, aid)
-                if hit:
-                    entries.setdefault(hit[:2], []).append((hit[2], zf.read(info)))
-    elif source.is_dir():
-        for path in sorted(source.rglob("*.ipynb")):
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > _MAX_MEMBER_BYTES:
-                continue
-            hit = _classify(list(path.relative_to(source).parts), known, aid)
-            if hit:
-                entries.setdefault(hit[:2], []).append((hit[2], path.read_bytes()))
-    else:
-        raise CollectError(f"{source} is neither a folder nor a zip file")
-    if not entries:
-        raise CollectError(f"no submissions found in {source} (expected <student>/<aid>/*.ipynb or "
-                           "<student>_..._<notebook>.ipynb)")
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-    return _place(course, entries, stamp)
+    report = CollectReport()
+    stage = _Stage(course.submitted)
+    try:
+        if source.is_dir():
+            _collect_folder(source, known, aid, limits, stage, report)
+        elif source.is_file() and zipfile.is_zipfile(source):
+            _collect_zip(source, known, aid, limits, stage, report)
+        else:
+            raise CollectError(f"{source} is neither a folder nor a zip file")
+        if not stage.sources:
+            first = f"; {len(report.skipped)} skipped, first {report.skipped[0][0]}: {report.skipped[0][1]}" \
+                if report.skipped else ""
+            raise CollectError(f"no submissions found in {source} (expected <student>/<aid>/*.ipynb or "
+                               f"<student>_..._<notebook>.ipynb){first}", report)
+        report.notebooks, report.bytes_written = len(stage.sources), stage.written
+        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+        report.placed = stage.commit(stamp)
+    finally:
+        stage.discard()
+    return report
+
+
+def report_lines(report: CollectReport) -> list[str]:
+    """The lines the CLI prints: one per student placed, one per entry skipped, then a summary."""
+    lines = [f"collected {student}/{aid}" for student, aid in report.placed]
+    lines += [f"skipped {name}: {reason}" for name, reason in report.skipped]
+    lines.append(f"summary: {len(report.placed)} collected ({report.notebooks} notebook files, "
+                 f"{_size(report.bytes_written)}), {len(report.skipped)} skipped ({report.missed} could be "
+                 f"submissions), {report.ignored} ignored ({_QUIET}), {report.entries} entries read")
+    return lines

@@ -1,9 +1,11 @@
-"""The instructor's and the student's commands: collect, check, release, status, the sandbox refusal, demo."""
+"""The instructor's and the student's commands: check, release, status, the sandbox refusal, demo.
+
+``collect`` has its own module, ``test_collect.py``.
+"""
 
 import os
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import nbformat
@@ -14,7 +16,6 @@ from adversarial import OUT_SIZE_HARDCODED, POOL_SKIP_STRIDE, RELU_WRONG  # noqa
 from ag_support import AID, copy_course, new_fixture_course  # noqa: E402
 
 from autograder import cli  # noqa: E402
-from autograder.collect import CollectError, collect  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.demo import pick_mutants, run_demo  # noqa: E402
 from autograder.testing import read_mutant  # noqa: E402
@@ -38,64 +39,11 @@ def _tree(folder: Path) -> dict:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-# --- collect -----------------------------------------------------------------------------------
+# --- the bare fixture course -------------------------------------------------------------------
 @pytest.fixture
 def bare_course(tmp_path) -> Course:
-    """The fixture course, not released (collect and status need only solutions/)."""
+    """The fixture course, not released (status needs only solutions/)."""
     return new_fixture_course(tmp_path / "course", released=False)
-
-
-def test_collect_folder_layout_and_recollect_replaces(bare_course, tmp_path):
-    src = tmp_path / "inbox"
-    for student, files in {"alice": {NB: "v1", "draft.ipynb": "draft"}, "bob": {NB: "bob's"}}.items():
-        (src / student / AID).mkdir(parents=True)
-        for name, text in files.items():
-            (src / student / AID / name).write_bytes(_notebook_bytes(text))
-    (src / "alice" / AID / ".ipynb_checkpoints").mkdir()
-    (src / "alice" / AID / ".ipynb_checkpoints" / NB).write_bytes(_notebook_bytes("checkpoint"))
-    (src / "alice" / AID / "notes.txt").write_text("not a notebook: ignored")
-
-    assert collect(bare_course, src) == [("alice", AID), ("bob", AID)]
-    alice = bare_course.submitted / "alice" / AID
-    assert sorted(p.name for p in alice.iterdir()) == ["draft.ipynb", NB, "timestamp.txt"]
-    assert (alice / NB).read_bytes() == _notebook_bytes("v1")
-    assert "UTC" in (alice / "timestamp.txt").read_text()
-
-    again = tmp_path / "inbox2"
-    (again / "alice" / AID).mkdir(parents=True)
-    (again / "alice" / AID / NB).write_bytes(_notebook_bytes("v2"))
-    assert collect(bare_course, again) == [("alice", AID)]
-    assert sorted(p.name for p in alice.iterdir()) == [NB, "timestamp.txt"], "the old folder is replaced"
-    assert (alice / NB).read_bytes() == _notebook_bytes("v2")
-    assert (bare_course.submitted / "bob" / AID / NB).read_bytes() == _notebook_bytes("bob's"), "others untouched"
-
-
-def test_collect_flat_lms_zip(bare_course, tmp_path):
-    archive = tmp_path / "export.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr(f"carol_12345_attempt_{NB}", _notebook_bytes("carol"))
-        zf.writestr(f"dave_9_late_{NB}", _notebook_bytes("dave"))
-        zf.writestr(f"../../evil_{NB}", _notebook_bytes("escape"))
-        zf.writestr(f"__MACOSX/._carol_{NB}", b"resource fork")
-        zf.writestr("readme.txt", "not a notebook")
-    assert collect(bare_course, archive) == [("carol", AID), ("dave", AID)]
-    assert (bare_course.submitted / "carol" / AID / NB).read_bytes() == _notebook_bytes("carol")
-    assert (bare_course.submitted / "dave" / AID / NB).read_bytes() == _notebook_bytes("dave")
-    assert sorted(p.name for p in bare_course.submitted.iterdir()) == ["carol", "dave"]
-    assert not list(tmp_path.rglob(f"evil_{NB}")), "a zip entry never escapes with ../"
-
-    with zipfile.ZipFile(archive, "w") as zf:  # the LMS export of a later re-submission
-        zf.writestr(f"carol_12345_attempt2_{NB}", _notebook_bytes("carol again"))
-    assert collect(bare_course, archive) == [("carol", AID)]
-    assert (bare_course.submitted / "carol" / AID / NB).read_bytes() == _notebook_bytes("carol again")
-
-
-def test_collect_says_when_nothing_is_found(bare_course, tmp_path, capsys):
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(CollectError, match="no submissions found"):
-        collect(bare_course, tmp_path / "empty")
-    assert cli.main(["--course", str(bare_course.root), "collect", str(tmp_path / "nowhere")]) == 2
-    assert "neither a folder nor a zip" in capsys.readouterr().err
 
 
 # --- status ------------------------------------------------------------------------------------
