@@ -1,8 +1,8 @@
 """Shared helpers of the notebook tests: discovery, nbgrader cell roles, running, releasing.
 
 Every assignment is discovered from ``solutions/<aid>/<aid>.ipynb``; nothing here
-names an assignment, so a new folder under ``solutions/`` (plus its mutants under
-``tests/notebooks/mutants/<aid>/``) is picked up by every test automatically.
+names an assignment, so a new folder under ``solutions/`` (with its mutants in
+``solutions/<aid>/mutants/``, read by :mod:`autograder.mutants`) is picked up by every test automatically.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.testing import Mutant, read_mutant
+from autograder.mutants import Mutant, apply_mutant, mutants_of
 
 __all__ = [
     "ROOT",
     "SOLUTIONS",
     "RELEASE",
-    "MUTANTS",
     "assignment_ids",
     "solution_notebook",
     "checks_file",
@@ -29,8 +28,8 @@ __all__ = [
     "grade_cells",
     "solution_regions",
     "Mutant",
-    "read_mutant",
     "mutants",
+    "mutant_source",
     "run_notebook",
     "error_cells",
 ]
@@ -38,7 +37,6 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "assignments"
-MUTANTS = Path(__file__).resolve().parent / "mutants"
 
 NEEDS_ANSWER = "needs-answer"
 _SOLUTION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
@@ -99,13 +97,13 @@ def solution_regions(source: str) -> list[str]:
 
 
 def mutants() -> list[Mutant]:
-    """Every mutant fixture of every discovered assignment."""
-    found = []
-    for aid in assignment_ids():
-        folder = MUTANTS / aid
-        if folder.is_dir():
-            found += [read_mutant(p, aid) for p in sorted(folder.glob("*.py"))]
-    return found
+    """Every mutant (``solutions/<aid>/mutants/*.mutant``) of every discovered assignment."""
+    return [m for aid in assignment_ids() for m in mutants_of(SOLUTIONS, aid)]
+
+
+def mutant_source(mutant: Mutant) -> str:
+    """The mutant's cell: its solution cell as a student sees it, with the mutant's hunks applied."""
+    return apply_mutant(solution_notebook(mutant.aid), mutant)
 
 
 def run_notebook(nb, cwd, timeout: int = 120) -> float:
