@@ -27,6 +27,9 @@ __all__ = [
     "cell_role",
     "grade_cells",
     "solution_regions",
+    "exercise_headings",
+    "markdown_tables",
+    "intro_points",
     "Mutant",
     "mutants",
     "mutant_source",
@@ -39,6 +42,7 @@ SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "assignments"
 
 NEEDS_ANSWER = "needs-answer"
+_EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)", re.M)
 _SOLUTION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
 
 
@@ -94,6 +98,39 @@ def grade_cells(nb) -> dict[str, tuple[int, float]]:
 def solution_regions(source: str) -> list[str]:
     """The text between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` markers."""
     return _SOLUTION_RE.findall(source)
+
+
+def exercise_headings(nb) -> list[tuple[int, int, float]]:
+    """``(cell index, N, P)`` for every ``### Exercise N (P points)`` heading of a markdown cell, in order."""
+    return [(i, int(number), float(points))
+            for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
+            for number, points in _EXERCISE_RE.findall(cell.source)]
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    """The pipe tables of a markdown text: each a list of rows (header first), each row a list of cells."""
+    tables, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.lstrip().startswith("|"):
+            row = [x.strip() for x in line.strip().strip("|").split("|")]
+            if not set("".join(row)) <= set("-: "):  # not the |---|---| rule
+                current.append(row)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def intro_points(nb) -> dict[str, float]:
+    """``{exercise: points}`` from the first table with ``exercise`` and ``points`` columns in the intro
+    (the first markdown cell); keys are the ``exercise`` column's text. ``{}`` when there is none."""
+    intro = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    for header, *rows in markdown_tables(intro):
+        names = [x.lower() for x in header]
+        if "exercise" in names and "points" in names:
+            col, pts = names.index("exercise"), names.index("points")
+            return {r[col]: float(r[pts]) for r in rows}
+    return {}
 
 
 def mutants() -> list[Mutant]:

@@ -23,7 +23,9 @@ from .notebook_support import (
     assignment_ids,
     cell_role,
     checks_file,
+    exercise_headings,
     grade_cells,
+    intro_points,
     mutant_source,
     mutants,
     nbgrader_meta,
@@ -114,6 +116,34 @@ def test_hidden_cells_hold_only_the_hidden_block(nb):
 def test_points_add_up_to_about_100(nb):
     total = sum(points for _, points in grade_cells(nb).values())
     assert 90 <= total <= 110, f"about 100 points per assignment, got {total}"
+
+
+def test_points_are_stated_once_per_exercise(nb):
+    # The intro's table and each "### Exercise N (P points)" heading restate the nbgrader points; an
+    # exercise owns the graded cells between its heading and the next one.
+    headings = exercise_headings(nb)
+    numbers = [n for _, n, _ in headings]
+    assert headings, "each exercise needs a heading '### Exercise N (P points)'"
+    assert numbers == list(range(1, len(numbers) + 1)), (
+        f"exercise headings '### Exercise N (P points)' must number 1, 2, ... in order, got {numbers}")
+    assert len({i for i, _, _ in headings}) == len(headings), "one exercise heading per markdown cell"
+    graded = grade_cells(nb)
+    earned = dict.fromkeys(numbers, 0.0)
+    for gid, (index, points) in graded.items():
+        owners = [n for i, n, _ in headings if i < index]
+        assert owners, f"{gid}: graded cell above the first exercise heading"
+        earned[owners[-1]] += points
+    for _, number, stated in headings:
+        assert stated == earned[number], (
+            f"Exercise {number} says {stated:g} points, its hidden-test cells carry {earned[number]:g}")
+    table = intro_points(nb)
+    assert table == {str(n): p for _, n, p in headings}, (
+        f"the intro's table (exercise -> points) {table} disagrees with the exercise headings {headings}")
+    total = sum(points for _, points in graded.values())
+    assert sum(table.values()) == total, f"the intro's table adds up to {sum(table.values()):g}, the cells to {total:g}"
+    intro = next(c.source for c in nb.cells if c.cell_type == "markdown")
+    for said in re.findall(r"(\d+) points in total", intro):
+        assert float(said) == total, f"the intro says {said} points in total, the cells carry {total:g}"
 
 
 def test_every_check_has_a_grade_cell_and_a_call(aid, nb, checks):
