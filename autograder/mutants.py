@@ -28,6 +28,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.cells import grade_id as cell_grade_id
+
 __all__ = ["MUTANTS_DIR", "SUFFIX", "Hunk", "Mutant", "MutantError", "parse_mutant", "read_mutant",
            "mutants_dir", "mutant_files", "mutants_of", "patch_source", "solution_source", "apply_mutant",
            "replacements"]
@@ -161,8 +163,18 @@ def mutants_of(course_or_solutions_dir, aid: str) -> list[Mutant]:
 
 
 def _shown(snippet: str) -> str:
+    """A snippet for an error message: its repr, cut after a few hundred characters."""
     text = snippet if len(snippet) <= _SHOWN_CHARS else snippet[:_SHOWN_CHARS] + "..."
     return repr(text)
+
+
+def _occurrences(source: str, snippet: str) -> list[int]:
+    """Start of every occurrence of ``snippet`` in ``source``, overlapping ones included."""
+    starts, at = [], source.find(snippet)
+    while at != -1:
+        starts.append(at)
+        at = source.find(snippet, at + 1)
+    return starts
 
 
 def patch_source(source: str, mutant: Mutant) -> str:
@@ -173,13 +185,13 @@ def patch_source(source: str, mutant: Mutant) -> str:
     """
     spans = []
     for hunk in mutant.hunks:
-        count = source.count(hunk.old)
-        if count != 1:
+        found = _occurrences(source, hunk.old)
+        if len(found) != 1:
             raise MutantError(
                 f"mutant {mutant.label} ({mutant.path or 'no file'}): its snippet {_shown(hunk.old)} occurs "
-                f"{count} times in solution cell {mutant.grade_id!r}, expected exactly once; update the "
+                f"{len(found)} times in solution cell {mutant.grade_id!r}, expected exactly once; update the "
                 "mutant to the current solution")
-        start = source.index(hunk.old)
+        start = found[0]
         spans.append((start, start + len(hunk.old), hunk))
     spans.sort(key=lambda s: s[0])
     for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
@@ -195,7 +207,6 @@ def patch_source(source: str, mutant: Mutant) -> str:
 
 def solution_source(solution_nb, grade_id: str) -> str:
     """The source of cell ``grade_id`` of the solution notebook as a student sees it (markers stripped)."""
-    from autograder.cells import grade_id as cell_grade_id  # noqa: PLC0415
     from autograder.testing import make_submission  # noqa: PLC0415 - heavy import (nbgrader)
 
     for cell in make_submission(solution_nb).cells:
