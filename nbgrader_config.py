@@ -23,8 +23,10 @@ c.CourseDirectory.submitted_directory = os.path.join("work", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("work", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("work", "feedback")
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_ROOT, "work", "gradebook.db")
-# checks.py holds the trusted references: never released, never copied next to a submission.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "checks.py", ".convlab*"]
+# checks.py holds the trusted references and mutants/ the wrong answers the tests grade: never released,
+# never copied next to a submission.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "checks.py", "mutants",
+                            ".convlab*"]
 
 # Release: deterministic stubs, no outputs, so CI can regenerate assignments/ and diff.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

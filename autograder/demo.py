@@ -8,13 +8,15 @@ is made at demo time from the solution notebooks (no copies of solution code are
 |---|---|
 | ``ada``   | the full solution |
 | ``ben``   | the blank release, unchanged |
-| ``cy``    | the solution with one plausible bug (a mutant from ``tests/notebooks/mutants/<aid>/``) |
+| ``cy``    | the solution with one plausible bug (a mutant from ``solutions/<aid>/mutants/``) |
 | ``dee``   | the solution with two bugs in two different answers |
 | ``eve``   | a notebook whose kernel dies half-way (``os._exit``) |
 | ``flo``   | a file that is not a notebook |
 
-Each mutant file names the hidden-test cells it must lose (``# loses: ...``); the demo prints which
-cells lost points next to that expectation, so it doubles as a smoke test of the grader.
+Each mutant (a small patch on a solution cell, see :mod:`autograder.mutants`) names the hidden-test
+cells it must lose (``# loses: ...``); the demo prints which cells lost points next to that
+expectation, so it doubles as a smoke test of the grader. The demo course is a copy of the course's
+``solutions/``, mutants included; nothing is read from the tests.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from autograder.course import Course, CourseError
 from autograder.feedback import generate_feedback
 from autograder.grading import GradeOptions, grade_all, points
 from autograder.release import release
-from autograder.testing import Mutant, make_submission, read_mutant
+from autograder.mutants import Mutant, MutantError, mutant_files, mutants_dir, read_mutant, replacements
+from autograder.testing import make_submission
 
 __all__ = ["run_demo", "pick_mutants", "build_sample_class", "REPO_ROOT",
            "STUDENTS"]
@@ -52,16 +55,15 @@ _MARKER = ".convlab-demo"
 def pick_mutants(folder: Path, cell_ids: set[str]) -> list[Mutant]:
     """Up to three mutants of existing cells: one for ``cy``, two on different cells for ``dee``.
 
+    ``folder`` holds ``*.mutant`` files (``solutions/<aid>/mutants``); unreadable ones are skipped.
     Deterministic: mutants whose name shows a classic bug (hard-coded visible answers, stride
     ignored, width from height) come first, then alphabetical order.
     """
-    if not folder.is_dir():
-        return []
     found = []
-    for path in sorted(folder.glob("*.py")):
+    for path in mutant_files(folder):
         try:
             mutant = read_mutant(path)
-        except ValueError:
+        except MutantError:
             continue
         if mutant.grade_id in cell_ids:
             found.append(mutant)
@@ -87,9 +89,11 @@ def _solution_cells(nb) -> list[str]:
             if c.cell_type == "code" and nbgrader_meta(c).get("solution")]
 
 
-def build_sample_class(course: Course, aid: str, inbox: Path, mutants_root: Path) -> dict[str, tuple]:
+def build_sample_class(course: Course, aid: str, inbox: Path) -> dict[str, tuple]:
     """Write the sample class's submissions of ``aid`` to ``inbox/<student>/<aid>/``.
 
+    The buggy students' answers are the course's mutants of ``aid`` applied to its solution (a mutant
+    that no longer fits its solution cell raises :class:`autograder.mutants.MutantError`).
     Returns ``{student: expected cells to lose (tuple) or None when not predicted}``.
     """
     solution = course.solutions / aid / f"{aid}.ipynb"
@@ -106,13 +110,13 @@ def build_sample_class(course: Course, aid: str, inbox: Path, mutants_root: Path
     out("ben").parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(course.assignments / aid / target, out("ben"))
     expected["ben"] = None
-    mutants = pick_mutants(mutants_root / aid, set(answers))
+    mutants = pick_mutants(mutants_dir(course.solutions, aid), set(answers))
     if mutants:
-        make_submission(solution, {mutants[0].grade_id: mutants[0].source}, out("cy"))
+        make_submission(solution, replacements(solution, mutants[:1]), out("cy"))
         expected["cy"] = mutants[0].loses
     if len(mutants) > 1:
         pair = mutants[1:3] if len(mutants) > 2 else mutants[:2]
-        make_submission(solution, {m.grade_id: m.source for m in pair}, out("dee"))
+        make_submission(solution, replacements(solution, pair), out("dee"))
         expected["dee"] = tuple(sorted({g for m in pair for g in m.loses}))
     if answers:
         crash_at = answers[len(answers) // 2]
@@ -148,7 +152,7 @@ def _lost_cells(cells: dict) -> tuple:
 
 
 def run_demo(out: Path, source: Course | None = None, aids=None, unsafe_no_sandbox: bool = False,
-             mutants_root: Path | None = None, workers: int = 2, echo=None, seed: int | None = None) -> str:
+             workers: int = 2, echo=None, seed: int | None = None) -> str:
     """Release ``aids`` (default: every assignment with a ``checks.py``) into a demo course at ``out``,
     grade the sample class, write feedback; returns the report (also passed line by line to ``echo``).
 
@@ -156,7 +160,6 @@ def run_demo(out: Path, source: Course | None = None, aids=None, unsafe_no_sandb
     """
     started = time.monotonic()
     source = source or Course(REPO_ROOT)
-    mutants_root = Path(mutants_root or REPO_ROOT / "tests" / "notebooks" / "mutants")
     aids = list(aids) if aids else [a for a in source.assignment_ids() if source.checks_file(a).is_file()]
     if not aids:
         raise CourseError(f"no assignment with a checks.py under {source.solutions}")
@@ -172,7 +175,7 @@ def run_demo(out: Path, source: Course | None = None, aids=None, unsafe_no_sandb
     for result in release(course, aids):
         say(f"released {result.aid}: " + ", ".join(str(p.relative_to(course.root)) for p in result.notebooks))
     inbox = course.root / "inbox"
-    expected = {aid: build_sample_class(course, aid, inbox, mutants_root) for aid in aids}
+    expected = {aid: build_sample_class(course, aid, inbox) for aid in aids}
     collect(course, inbox)
     say(f"sample class: {', '.join(f'{s} ({why})' for s, why in STUDENTS.items())}")
     options = GradeOptions(unsafe_no_sandbox=unsafe_no_sandbox, workers=workers, seed=seed)

@@ -3,8 +3,8 @@
 nbgrader's ``GenerateAssignment`` does the work (stubs, locked cells, hidden tests stripped, cells
 saved in the gradebook). Afterwards every released notebook is rewritten in a canonical form (no
 outputs, no execution counts, sorted keys) so the release is byte-for-byte reproducible and CI can
-regenerate it and diff, and :func:`find_leaks` checks that no solution code, no hidden-test text and
-no ``checks.py`` reached the release.
+regenerate it and diff, and :func:`find_leaks` checks that no solution code, no hidden-test text, no
+``checks.py`` and no mutant (``mutants/``, ``*.mutant``) reached the release.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ _MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN 
 _BEGIN_RE = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)")
 _END_RE = re.compile(r"### END (SOLUTION|HIDDEN TESTS)")
 _MIN_SECRET_CHARS = 10
-_SECRET_FILES = ("checks.py",)
+_SECRET_FILES = ("checks.py", "mutants", "*.mutant")  # rglob patterns: files or folders
 
 
 class ReleaseLeakError(RuntimeError):
@@ -77,7 +77,7 @@ def find_leaks(course: Course, aid: str) -> list[str]:
     problems = []
     released = course.assignments / aid
     for secret in _SECRET_FILES:
-        for hit in released.rglob(secret):
+        for hit in sorted(released.rglob(secret)):
             problems.append(f"{hit.relative_to(course.root)} must not be released")
     for src in sorted((course.solutions / aid).glob("*.ipynb")):
         out = released / src.name

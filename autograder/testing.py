@@ -6,15 +6,15 @@
   gradebook) on one notebook, in a course folder you give;
 - :func:`score_locally`: in-process and fast, for mutant tests: the solution notebook with
   replacements runs under nbclient without the sandbox, and the trusted comparison scores it
-  exactly as grading would (partial credit included);
-- :func:`read_mutant`: a mutant fixture file (a plausible wrong answer for one solution cell).
+  exactly as grading would (partial credit included).
+
+Mutants (plausible wrong answers to score with these) are read and applied by :mod:`autograder.mutants`.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -25,33 +25,10 @@ from autograder.grading import GradeOptions, SubmissionResult, grade_submission
 from autograder.grading_build import default_builds_dir
 from autograder.trusted import prepare_hidden, score_cells, verdict_outputs
 
-__all__ = ["make_submission", "grade_notebook", "score_locally", "Mutant", "read_mutant"]
+__all__ = ["make_submission", "grade_notebook", "score_locally"]
 
 _HIDDEN_RE = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 _SOLUTION_MARK_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
-
-
-@dataclass(frozen=True)
-class Mutant:
-    """A plausible wrong answer: ``source`` replaces solution cell ``grade_id``; it must lose ``loses``."""
-
-    aid: str
-    name: str
-    grade_id: str
-    loses: tuple[str, ...]
-    source: str
-    path: Path
-
-
-def read_mutant(path, aid: str = "") -> Mutant:
-    """Parse a mutant file: ``# grade_id: <id>``, ``# loses: <id>[, <id>...]``, then the cell source."""
-    path = Path(path)
-    lines = path.read_text().splitlines()
-    if len(lines) < 3 or not lines[0].startswith("# grade_id:") or not lines[1].startswith("# loses:"):
-        raise ValueError(f"{path}: a mutant starts with '# grade_id: <id>' and '# loses: <ids>'")
-    cell_id = lines[0].split(":", 1)[1].strip()
-    loses = tuple(x.strip() for x in lines[1].split(":", 1)[1].split(",") if x.strip())
-    return Mutant(aid, path.stem, cell_id, loses, "\n".join(lines[2:]).strip("\n") + "\n", path)
 
 
 def _apply(nb, replacements):

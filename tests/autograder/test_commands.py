@@ -4,6 +4,7 @@
 """
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -12,13 +13,12 @@ import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
-from adversarial import OUT_SIZE_HARDCODED, POOL_SKIP_STRIDE, RELU_WRONG  # noqa: E402
 from ag_support import AID, copy_course, new_fixture_course  # noqa: E402
 
 from autograder import cli  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.demo import pick_mutants, run_demo  # noqa: E402
-from autograder.testing import read_mutant  # noqa: E402
+from autograder.mutants import MutantError, apply_mutant, mutants_of, parse_mutant, read_mutant  # noqa: E402
 from autograder.grading import SubmissionResult, report_path  # noqa: E402
 from autograder.release import find_leaks, release  # noqa: E402
 from autograder.reports import status_rows  # noqa: E402
@@ -169,34 +169,100 @@ def test_check_solved_notebook_pass_fail_todo(graded, tmp_path, capsys):
 
 
 # --- demo --------------------------------------------------------------------------------------
-def _write_mutant(folder: Path, name: str, grade_id: str, loses: str, source: str) -> None:
+# Patches on the fixture course's answers: the bugs of fixtures/adversarial.py (OUT_SIZE_HARDCODED,
+# RELU_WRONG, POOL_SKIP_STRIDE) written as mutants.
+OUT_SIZE_HARDCODED_HUNKS = [("""    span = W - F + 2 * P
+    if span < 0 or span % S:
+        raise ValueError(f"invalid setting W={W}, F={F}, S={S}, P={P}")
+    return span // S + 1""", "    return {(7, 3, 1, 0): 5, (7, 3, 2, 0): 3}[(W, F, S, P)]")]
+RELU_WRONG_HUNKS = [("    return np.maximum(x, 0)", "    return np.abs(x) * 0 + np.maximum(x, 0) * (x.size <= 4)"),
+                    ("    return dout * (x > 0)", "    return (x > 0) * 1.0 * (dout if x.size <= 4 else 1)")]
+POOL_SKIP_STRIDE_HUNKS = [
+    ("    n_out = (len(x) - size) // stride + 1", "    n_out = (len(x) - size) // size + 1  # steps by the window size"),
+    ("""        window = x[i * stride:i * stride + size]
+        idx[i] = i * stride + int(np.argmax(window))""", """        window = x[i * size:i * size + size]
+        idx[i] = i * size + int(np.argmax(window))""")]
+
+
+def _mutant_text(grade_id: str, loses: str, hunks, why: str = "a plausible bug") -> str:
+    body = "".join(f"@@ replace\n{old}\n@@ with\n{new}\n@@ end\n" for old, new in hunks)
+    return f"# grade_id: {grade_id}\n# loses: {loses}\n# why: {why}\n{body}"
+
+
+def _write_mutant(folder: Path, name: str, grade_id: str, loses: str, hunks) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.py").write_text(f"# grade_id: {grade_id}\n# loses: {loses}\n{source}")
+    (folder / f"{name}.mutant").write_text(_mutant_text(grade_id, loses, hunks))
 
 
 def test_pick_mutants_prefers_classic_bugs_on_different_cells(tmp_path):
     folder = tmp_path / AID
-    _write_mutant(folder, "a_relu", "relu", "relu_hidden", RELU_WRONG)
-    _write_mutant(folder, "b_relu_too", "relu", "relu_hidden", RELU_WRONG)
-    _write_mutant(folder, "out_size_hardcoded_visible", "out_size", "out_size_hidden", OUT_SIZE_HARDCODED)
-    _write_mutant(folder, "pool_skip", "pool1d", "pool1d_hidden", POOL_SKIP_STRIDE)
-    _write_mutant(folder, "ghost", "no_such_cell", "x_hidden", "pass\n")
-    (folder / "broken.py").write_text("no header\n")
+    _write_mutant(folder, "a_relu", "relu", "relu_hidden", RELU_WRONG_HUNKS)
+    _write_mutant(folder, "b_relu_too", "relu", "relu_hidden", RELU_WRONG_HUNKS)
+    _write_mutant(folder, "out_size_hardcoded_visible", "out_size", "out_size_hidden", OUT_SIZE_HARDCODED_HUNKS)
+    _write_mutant(folder, "pool_skip", "pool1d", "pool1d_hidden", POOL_SKIP_STRIDE_HUNKS)
+    _write_mutant(folder, "ghost", "no_such_cell", "x_hidden", [("pass", "return")])
+    (folder / "broken.mutant").write_text("no header\n")
     picked = pick_mutants(folder, {"out_size", "relu", "pool1d"})
     assert [m.name for m in picked] == ["out_size_hardcoded_visible", "a_relu", "pool_skip"]
-    assert read_mutant(folder / "a_relu.py").loses == ("relu_hidden",)
+    assert read_mutant(folder / "a_relu.mutant").loses == ("relu_hidden",)
     assert pick_mutants(tmp_path / "none", {"relu"}) == []
+
+
+def test_mutants_patch_the_answer_a_student_sees(tmp_path):
+    course = new_fixture_course(tmp_path / "course", released=False)
+    folder = course.solutions / AID / "mutants"
+    _write_mutant(folder, "relu_wrong", "relu", "relu_hidden", RELU_WRONG_HUNKS)
+    _write_mutant(folder, "pool_skip_stride", "pool1d", "pool1d_hidden", POOL_SKIP_STRIDE_HUNKS)
+    (folder / "notes.txt").write_text("not a mutant: ignored")
+    found = mutants_of(course, AID)
+    assert [(m.aid, m.name, m.why) for m in found] == [(AID, "pool_skip_stride", "a plausible bug"),
+                                                       (AID, "relu_wrong", "a plausible bug")]
+    assert mutants_of(course.solutions, AID) == found
+    relu = apply_mutant(course.solutions / AID / NB, found[1])
+    assert relu == ('def relu(x):\n    """Elementwise max(x, 0); same shape as x."""\n'
+                    "    return np.abs(x) * 0 + np.maximum(x, 0) * (x.size <= 4)\n\n\n"
+                    'def relu_grad(x, dout):\n    """Upstream gradient dout passed where x > 0; same shape as x."""\n'
+                    "    return (x > 0) * 1.0 * (dout if x.size <= 4 else 1)\n")
+
+
+def test_a_mutant_that_no_longer_fits_its_solution_fails_loudly(tmp_path):
+    course = new_fixture_course(tmp_path / "course", released=False)
+    solution = course.solutions / AID / NB
+    gone = parse_mutant(_mutant_text("relu", "relu_hidden", [("    return np.maximum(x, 0.0)", "    return x")]),
+                        "stale", AID)
+    with pytest.raises(MutantError, match=r"mutant f1_toy/stale .*'    return np.maximum\(x, 0.0\)' occurs 0 "
+                                          r"times in solution cell 'relu', expected exactly once"):
+        apply_mutant(solution, gone)
+    twice = parse_mutant(_mutant_text("relu", "relu_hidden", [("    return ", "    return -")]), "twice", AID)
+    with pytest.raises(MutantError, match="occurs 2 times in solution cell 'relu'"):
+        apply_mutant(solution, twice)
+    overlap = parse_mutant(_mutant_text("relu", "relu_hidden", [("np.maximum(x, 0)", "x"), ("(x, 0)", "(x, 1)")]),
+                           "overlap", AID)
+    with pytest.raises(MutantError, match="overlap"):
+        apply_mutant(solution, overlap)
+    ghost = parse_mutant(_mutant_text("no_such_cell", "x_hidden", [("a", "b")]), "ghost", AID)
+    with pytest.raises(MutantError, match="ghost.*no cell with grade_id 'no_such_cell'"):
+        apply_mutant(solution, ghost)
+    good = _mutant_text("relu", "relu_hidden", RELU_WRONG_HUNKS)
+    for broken, why in [(good.replace("# grade_id: relu\n", ""), "grade_id"),
+                        (good.replace("@@ end\n", "", 1), "expected '@@ end', got '@@ replace'"),
+                        (good[:good.rindex("@@ end")], "never reaches '@@ end'"),
+                        (good + "print('stray')\n", "only blank lines may sit between hunks"),
+                        (good.replace("# why:", "# because:"), "expected '# grade_id:'"),
+                        ("# grade_id: relu\n# loses: relu_hidden\n", "no hunk")]:
+        with pytest.raises(MutantError, match=re.escape(why)):
+            parse_mutant(broken, "broken", AID)
 
 
 @pytest.mark.slow
 def test_demo_grades_the_sample_class(tmp_path):
     source = new_fixture_course(tmp_path / "source", released=False)
-    mutants = tmp_path / "mutants"
-    _write_mutant(mutants / AID, "out_size_hardcoded_visible", "out_size", "out_size_hidden", OUT_SIZE_HARDCODED)
-    _write_mutant(mutants / AID, "relu_wrong", "relu", "relu_hidden", RELU_WRONG)
-    _write_mutant(mutants / AID, "pool_skip_stride", "pool1d", "pool1d_hidden", POOL_SKIP_STRIDE)
+    mutants = source.solutions / AID / "mutants"  # the demo reads the course's own mutants, nothing under tests/
+    _write_mutant(mutants, "out_size_hardcoded_visible", "out_size", "out_size_hidden", OUT_SIZE_HARDCODED_HUNKS)
+    _write_mutant(mutants, "relu_wrong", "relu", "relu_hidden", RELU_WRONG_HUNKS)
+    _write_mutant(mutants, "pool_skip_stride", "pool1d", "pool1d_hidden", POOL_SKIP_STRIDE_HUNKS)
     echoed = []
-    report = run_demo(tmp_path / "demo", source=source, mutants_root=mutants, echo=echoed.append, seed=5)
+    report = run_demo(tmp_path / "demo", source=source, echo=echoed.append, seed=5)
     assert report == "\n".join(echoed)
     table = {ln.split()[0]: ln.split()[1:] for ln in report.splitlines() if ln.split()[:1] and ln.split()[0] in
              ("ada", "ben", "cy", "dee", "eve", "flo")}
@@ -211,6 +277,7 @@ def test_demo_grades_the_sample_class(tmp_path):
         assert (demo.feedback / student / AID / NB.replace(".ipynb", ".html")).is_file(), student
         assert f"  {student}/{AID}: {demo.feedback / student / AID}" in report
     assert _tree(demo.solutions) == _tree(source.solutions), "the source course is copied, not modified"
+    assert not list(demo.assignments.rglob("*.mutant")), "mutants are never released"
     assert not source.assignments.exists() and not source.work.exists(), "the source course is untouched"
 
 

@@ -1,8 +1,8 @@
 """Shared helpers of the notebook tests: discovery, nbgrader cell roles, running, releasing.
 
 Every assignment is discovered from ``solutions/<aid>/<aid>.ipynb``; nothing here
-names an assignment, so a new folder under ``solutions/`` (plus its mutants under
-``tests/notebooks/mutants/<aid>/``) is picked up by every test automatically.
+names an assignment, so a new folder under ``solutions/`` (with its mutants in
+``solutions/<aid>/mutants/``, read by :mod:`autograder.mutants`) is picked up by every test automatically.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.testing import Mutant, read_mutant
+from autograder.mutants import Mutant, apply_mutant, mutants_of
 
 __all__ = [
     "ROOT",
     "SOLUTIONS",
     "RELEASE",
-    "MUTANTS",
     "assignment_ids",
     "solution_notebook",
     "checks_file",
@@ -28,9 +27,12 @@ __all__ = [
     "cell_role",
     "grade_cells",
     "solution_regions",
+    "exercise_headings",
+    "markdown_tables",
+    "intro_points",
     "Mutant",
-    "read_mutant",
     "mutants",
+    "mutant_source",
     "run_notebook",
     "error_cells",
 ]
@@ -38,9 +40,9 @@ __all__ = [
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "assignments"
-MUTANTS = Path(__file__).resolve().parent / "mutants"
 
 NEEDS_ANSWER = "needs-answer"
+_EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)", re.M)
 _SOLUTION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
 
 
@@ -98,14 +100,47 @@ def solution_regions(source: str) -> list[str]:
     return _SOLUTION_RE.findall(source)
 
 
+def exercise_headings(nb) -> list[tuple[int, int, float]]:
+    """``(cell index, N, P)`` for every ``### Exercise N (P points)`` heading of a markdown cell, in order."""
+    return [(i, int(number), float(points))
+            for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
+            for number, points in _EXERCISE_RE.findall(cell.source)]
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    """The pipe tables of a markdown text: each a list of rows (header first), each row a list of cells."""
+    tables, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.lstrip().startswith("|"):
+            row = [x.strip() for x in line.strip().strip("|").split("|")]
+            if not set("".join(row)) <= set("-: "):  # not the |---|---| rule
+                current.append(row)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def intro_points(nb) -> dict[str, float]:
+    """``{exercise: points}`` from the first table with ``exercise`` and ``points`` columns in the intro
+    (the first markdown cell); keys are the ``exercise`` column's text. ``{}`` when there is none."""
+    intro = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    for header, *rows in markdown_tables(intro):
+        names = [x.lower() for x in header]
+        if "exercise" in names and "points" in names:
+            col, pts = names.index("exercise"), names.index("points")
+            return {r[col]: float(r[pts]) for r in rows}
+    return {}
+
+
 def mutants() -> list[Mutant]:
-    """Every mutant fixture of every discovered assignment."""
-    found = []
-    for aid in assignment_ids():
-        folder = MUTANTS / aid
-        if folder.is_dir():
-            found += [read_mutant(p, aid) for p in sorted(folder.glob("*.py"))]
-    return found
+    """Every mutant (``solutions/<aid>/mutants/*.mutant``) of every discovered assignment."""
+    return [m for aid in assignment_ids() for m in mutants_of(SOLUTIONS, aid)]
+
+
+def mutant_source(mutant: Mutant) -> str:
+    """The mutant's cell: its solution cell as a student sees it, with the mutant's hunks applied."""
+    return apply_mutant(solution_notebook(mutant.aid), mutant)
 
 
 def run_notebook(nb, cwd, timeout: int = 120) -> float:

@@ -1,12 +1,13 @@
-"""Slow tests: scores. Every mutant loses points on exactly the hidden checks it names; the
-solutions earn full marks in the fast in-process scorer and through the real sandboxed grader.
+"""Slow tests: scores. Every mutant (``solutions/<aid>/mutants``) loses points on exactly the hidden
+checks it names; the solutions earn full marks in the fast in-process scorer and through the real
+sandboxed grader.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from .notebook_support import assignment_ids, mutants, solution_notebook
+from .notebook_support import assignment_ids, mutant_source, mutants, solution_notebook
 
 AIDS = assignment_ids()
 MUTANTS = mutants()
@@ -31,7 +32,8 @@ def test_solution_scores_full_marks_locally(aid):
 def test_mutant_loses_exactly_its_checks(mutant):
     from autograder.testing import score_locally  # noqa: PLC0415
 
-    scores = score_locally(mutant.aid, solution_notebook(mutant.aid), {mutant.grade_id: mutant.source}, seed=SEED)
+    scores = score_locally(mutant.aid, solution_notebook(mutant.aid), {mutant.grade_id: mutant_source(mutant)},
+                           seed=SEED)
     lost = _lost(scores)
     assert lost == set(mutant.loses), (
         f"{mutant.aid}/{mutant.name} should lose exactly {sorted(mutant.loses)}, lost {sorted(lost)}: {scores}")

@@ -1,4 +1,4 @@
-"""Fast, static checks of every source notebook, its checks.py and its mutant fixtures.
+"""Fast, static checks of every source notebook, its checks.py and its mutants (solutions/<aid>/mutants).
 
 Nothing is executed here except the trusted case generators and references;
 the slow tests (running notebooks, grading) live in test_notebook_runs.py and
@@ -10,16 +10,23 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import shutil
 
 import numpy as np
 import pytest
 
 from autograder.checks import check_rng, draw_cases, load_checks, reference_outcomes
+from autograder.mutants import MUTANTS_DIR, SUFFIX, solution_source
 from .notebook_support import (
+    RELEASE,
+    SOLUTIONS,
     assignment_ids,
     cell_role,
     checks_file,
+    exercise_headings,
     grade_cells,
+    intro_points,
+    mutant_source,
     mutants,
     nbgrader_meta,
     read_notebook,
@@ -111,6 +118,34 @@ def test_points_add_up_to_about_100(nb):
     assert 90 <= total <= 110, f"about 100 points per assignment, got {total}"
 
 
+def test_points_are_stated_once_per_exercise(nb):
+    # The intro's table and each "### Exercise N (P points)" heading restate the nbgrader points; an
+    # exercise owns the graded cells between its heading and the next one.
+    headings = exercise_headings(nb)
+    numbers = [n for _, n, _ in headings]
+    assert headings, "each exercise needs a heading '### Exercise N (P points)'"
+    assert numbers == list(range(1, len(numbers) + 1)), (
+        f"exercise headings '### Exercise N (P points)' must number 1, 2, ... in order, got {numbers}")
+    assert len({i for i, _, _ in headings}) == len(headings), "one exercise heading per markdown cell"
+    graded = grade_cells(nb)
+    earned = dict.fromkeys(numbers, 0.0)
+    for gid, (index, points) in graded.items():
+        owners = [n for i, n, _ in headings if i < index]
+        assert owners, f"{gid}: graded cell above the first exercise heading"
+        earned[owners[-1]] += points
+    for _, number, stated in headings:
+        assert stated == earned[number], (
+            f"Exercise {number} says {stated:g} points, its hidden-test cells carry {earned[number]:g}")
+    table = intro_points(nb)
+    assert table == {str(n): p for _, n, p in headings}, (
+        f"the intro's table (exercise -> points) {table} disagrees with the exercise headings {headings}")
+    total = sum(points for _, points in graded.values())
+    assert sum(table.values()) == total, f"the intro's table adds up to {sum(table.values()):g}, the cells to {total:g}"
+    intro = next(c.source for c in nb.cells if c.cell_type == "markdown")
+    for said in re.findall(r"(\d+) points in total", intro):
+        assert float(said) == total, f"the intro says {said} points in total, the cells carry {total:g}"
+
+
 def test_every_check_has_a_grade_cell_and_a_call(aid, nb, checks):
     cells = grade_cells(nb)
     calls: dict[str, str] = {}
@@ -162,7 +197,7 @@ def test_array_inputs_are_continuous_and_float64(checks):
                     assert len(np.unique(v)) == v.size, f"{check.name}: {key} has ties; use continuous random inputs"
 
 
-# --- mutant fixtures ----------------------------------------------------------------------------
+# --- mutants (solutions/<aid>/mutants/*.mutant) -----------------------------------------------------
 
 MUTANTS = mutants()
 
@@ -174,9 +209,35 @@ def test_mutant_fixture_is_well_formed(mutant):
     assert mutant.grade_id in solution_ids, f"{mutant.path}: {mutant.grade_id} is not a solution cell"
     assert mutant.loses, f"{mutant.path}: name the hidden checks it must lose"
     assert set(mutant.loses) <= set(grade_cells(nb)), f"{mutant.path}: unknown grade cells {mutant.loses}"
-    ast.parse(mutant.source)  # the replacement is valid Python
-    original = next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == mutant.grade_id)
-    assert mutant.source.strip() != original.strip(), f"{mutant.path}: identical to the solution"
+    assert mutant.why, f"{mutant.path}: say what the bug is in a '# why:' line"
+    source = mutant_source(mutant)  # raises MutantError when a snippet no longer occurs exactly once
+    ast.parse(source)  # the patched cell is valid Python
+    original = solution_source(solution_notebook(mutant.aid), mutant.grade_id)
+    assert source.strip() != original.strip(), f"{mutant.path}: identical to the solution"
+
+
+def test_mutant_folders_hold_only_mutants(aid):
+    # a stray file (an old full-copy .py, a typo in the suffix) would be silently skipped
+    folder = SOLUTIONS / aid / MUTANTS_DIR
+    stray = sorted(p.name for p in folder.iterdir() if p.suffix != SUFFIX) if folder.is_dir() else []
+    assert not stray, f"{folder} holds files that are not {SUFFIX} patches: {stray}"
+
+
+def test_release_leak_check_catches_mutants(tmp_path):
+    # nbgrader_config.py ignores mutants/; if one reached assignments/ anyway, the release must fail
+    from autograder.course import Course  # noqa: PLC0415
+    from autograder.release import find_leaks  # noqa: PLC0415
+
+    aid = AIDS[0]
+    course = Course(tmp_path)
+    shutil.copytree(SOLUTIONS / aid, course.solutions / aid)
+    shutil.copytree(RELEASE / aid, course.assignments / aid)
+    assert find_leaks(course, aid) == []
+    (course.assignments / aid / "bug.mutant").write_text("# grade_id: x\n")
+    shutil.copytree(SOLUTIONS / aid / MUTANTS_DIR, course.assignments / aid / "extra" / MUTANTS_DIR)
+    problems = find_leaks(course, aid)
+    assert any("bug.mutant must not be released" in p for p in problems), problems
+    assert any(f"extra/{MUTANTS_DIR} must not be released" in p for p in problems), problems
 
 
 def test_every_hidden_cell_has_a_mutant(aid, nb):
@@ -196,8 +257,6 @@ def test_solution_cells_do_not_trip_the_withheld_scan(nb, checks):
 
 
 def test_release_folder_has_no_stale_assignments():
-    from .notebook_support import RELEASE  # noqa: PLC0415
-
     released = {p.name for p in RELEASE.iterdir() if p.is_dir()} if RELEASE.is_dir() else set()
     stale = released - set(AIDS)
     assert not stale, f"assignments/ holds releases without a source in solutions/: {sorted(stale)}"
