@@ -43,9 +43,10 @@ c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 
-# Feedback never shows hidden test source.
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
+# Feedback never shows hidden test source, and never a submission's live markup: the same chain and
+# exporter as `convlab-grade feedback` (autograder.pipeline is the one home of the chain).
+from autograder.pipeline import FEEDBACK_PREPROCESSORS  # noqa: E402
+from autograder.safe_html import FeedbackHTMLExporter  # noqa: E402
+
+c.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
+c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
