@@ -34,9 +34,10 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ClearOutput.remove_metadata_fields = ["collapsed", "scrolled", "execution", "ExecuteTime"]
 c.GenerateAssignment.create_assignment = True
 
-# Autograde: the course's one chain (autograder.pipeline), sandboxed with the trusted hidden checks, for
-# `convlab-grade grade` and plain `nbgrader autograde` (and the formgrader's button) alike. It also
-# re-inserts deleted test cells (they score 0 rather than "needs manual grading").
+# Autograde and feedback: the course's one pair of chains (autograder.pipeline), for convlab-grade and plain
+# nbgrader alike: `nbgrader autograde` (and the formgrader's button) runs sandboxed with the trusted hidden
+# checks, and re-inserts deleted test cells (they score 0 rather than "needs manual grading");
+# `nbgrader generate_feedback` never shows hidden test source nor a submission's live markup.
 from autograder.pipeline import configure_course  # noqa: E402 - needs the installed course package
 
 configure_course(c, _ROOT)
@@ -45,10 +46,3 @@ c.Execute.timeout = 120
 c.IgnorePattern.pattern = r"(?s)^(?:[^\n]*(?:Warning|warnings\.warn|warn\()[^\n]*\n?(?:[ \t]+[^\n]*\n?)*)+$"
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
-
-# Feedback never shows hidden test source.
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]

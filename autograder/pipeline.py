@@ -1,35 +1,50 @@
 """The one home of the nbgrader preprocessor chains this course grades with.
 
-``convlab-grade`` and ``nbgrader_config.py`` both use these lists (classes, not dotted strings), so
-a plain ``nbgrader autograde`` run on this course runs the same sandboxed execution and trusted
-hidden checks, or refuses (:class:`RequireConvlabGrade`) when it was not given what they need.
+Each chain is a list of classes in the order nbgrader runs them. ``convlab-grade`` and
+``nbgrader_config.py`` both take them from :func:`configure_course`, so a plain ``nbgrader
+autograde`` (or the formgrader's Autograde button) on this course runs the same sandboxed execution
+and trusted hidden checks, and ``nbgrader generate_feedback`` the same sanitised pages; a run that
+was not given the hidden checks' places refuses (:class:`RequireConvlabGrade`).
+
+- ``AUTOGRADE_PREPROCESSORS``: fresh hidden cases and references drawn here
+  (:class:`~autograder.trusted.PrepareHidden`), the notebook run in the sandbox with each hidden
+  cell's inputs present only while it runs (:class:`~autograder.execution.SandboxExecute`),
+  warnings ignored, the answers judged and written as each hidden cell's verdict
+  (:class:`~autograder.trusted.JudgeHidden`), then nbgrader's own scoring steps.
+- ``FEEDBACK_PREPROCESSORS`` (rendered by :class:`autograder.safe_html.FeedbackHTMLExporter`):
+  scores from the gradebook, hidden tests cleared, tracebacks without grader frames or host paths,
+  the student's markup made inert (:class:`autograder.safe_html.SanitizeFeedback`), then nbconvert's
+  CSS for the page header.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                    NbGraderPreprocessor, SaveAutoGrades)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, NbGraderPreprocessor, SaveAutoGrades)
 
 from autograder.execution import SandboxExecute
+from autograder.safe_html import FeedbackHTMLExporter, SanitizeFeedback
+from autograder.sanitize import SanitizeTracebacks
 from autograder.trusted import JudgeHidden, PrepareHidden
 
-__all__ = ["AUTOGRADE_PREPROCESSORS", "RequireConvlabGrade", "configure_course"]
+__all__ = ["AUTOGRADE_PREPROCESSORS", "FEEDBACK_PREPROCESSORS", "RequireConvlabGrade", "configure_course"]
 
 
 class RequireConvlabGrade(NbGraderPreprocessor):
-    """First in the chain: refuse to autograde unless the hidden checks were configured.
+    """First in the autograde chain: refuse unless the hidden checks' places were configured.
 
-    ``convlab-grade grade`` configures them (where ``checks.py`` and the grading builds live); a
-    bare ``nbgrader autograde`` does not, and would otherwise score hidden cells without a trusted
-    judge.
+    :func:`configure_course` configures them (``nbgrader_config.py`` calls it); an nbgrader run
+    without it would otherwise score hidden cells without a trusted judge.
     """
 
     def preprocess(self, nb, resources):
         if not self.config.PrepareHidden.get("solutions_dir"):
-            raise RuntimeError("this course is graded with `convlab-grade grade AID` (sandboxed, with the "
-                               "trusted hidden checks); plain `nbgrader autograde` is refused")
+            raise RuntimeError("this course is graded with its own chain (autograder.pipeline.configure_course, "
+                               "called by nbgrader_config.py, or `convlab-grade grade AID`); refusing to autograde "
+                               "without the sandbox and the trusted hidden checks")
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):  # pragma: no cover - preprocess is overridden
@@ -48,12 +63,19 @@ AUTOGRADE_PREPROCESSORS = [
     CheckCellMetadata,
 ]
 
+FEEDBACK_PREPROCESSORS = [
+    GetGrades,
+    ClearHiddenTests,
+    SanitizeTracebacks,
+    SanitizeFeedback,
+    CSSHTMLHeaderPreprocessor,
+]
+
 
 def configure_course(c, root) -> None:
-    """Point nbgrader's autograding of the course at ``root`` to this chain and its places.
+    """Point nbgrader's autograding and feedback of the course at ``root`` to these chains.
 
-    Called by ``nbgrader_config.py`` (so ``nbgrader autograde`` and the formgrader's Autograde button
-    run sandboxed, with the trusted checks) and by ``convlab-grade``, which adds only per-run options
+    Called by ``nbgrader_config.py`` and by ``convlab-grade``, which adds only per-run options
     (seed, limits, ``--unsafe-no-sandbox``).
     """
     root = Path(root)
@@ -67,3 +89,5 @@ def configure_course(c, root) -> None:
     c.Execute.interrupt_on_timeout = True
     c.OverwriteCells.add_missing_cells = True
     c.IgnorePattern.enabled = True
+    c.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
+    c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
