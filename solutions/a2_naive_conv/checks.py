@@ -28,7 +28,7 @@ GEOMETRIES = [
 ]
 INVALID = [
     (1, 1, 10, 10, 1, 3, 3, 2, 0),  # (10 - 3) / 2 + 1 = 4.5
-    (1, 2, 3, 4, 1, 5, 2, 1, 0),  # filter taller than the input
+    (1, 2, 4, 4, 1, 5, 2, 1, 0),  # filter one taller than the input: floor division would give 0 rows
 ]
 # (N, C, H, W, K, FH, FW, stride, pad, dilation)
 DILATED = [

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.checks import case_kinds, check_rng, draw_cases, reference_outcomes
+
 from autograder.mutants import Mutant, apply_mutant, mutants_of
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "mutant_source",
     "run_notebook",
     "error_cells",
+    "validation_points",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,4 +166,21 @@ def error_cells(nb) -> list[tuple[int, str, str]]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 found.append((i, cell_role(cell), f"{out.get('ename')}: {out.get('evalue', '')[:300]}"))
+    return found
+
+
+def validation_points(nb, checks, seed) -> dict[str, float]:
+    """``{grade_id: points carried by its must-raise cases}`` (see autograder.checks.score_check)."""
+    cells: dict = {}
+    for check in checks:
+        cases = draw_cases(check, check_rng(seed, check.name))
+        kinds = case_kinds(check, cases, reference_outcomes(check, cases), seed)
+        cells.setdefault(check.grade_id, []).append((check, len(cases), "raise" in kinds))
+    graded = grade_cells(nb)
+    found = {}
+    for gid, entries in cells.items():
+        total = sum(n for _, n, _ in entries)
+        share = sum(n / total * check.raise_share for check, n, raises in entries if raises)
+        if share:
+            found[gid] = round(graded[gid][1] * share, 6)
     return found

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from .notebook_support import assignment_ids, mutant_source, mutants, solution_notebook
+from .notebook_support import (assignment_ids, checks_file, mutant_source, mutants, read_notebook, solution_notebook,
+                               validation_points)
 
 AIDS = assignment_ids()
 MUTANTS = mutants()
@@ -37,6 +38,23 @@ def test_mutant_loses_exactly_its_checks(mutant):
     lost = _lost(scores)
     assert lost == set(mutant.loses), (
         f"{mutant.aid}/{mutant.name} should lose exactly {sorted(mutant.loses)}, lost {sorted(lost)}: {scores}")
+
+
+LENIENT = [m for m in MUTANTS if "no_raise" in m.name or "no_validation" in m.name]
+
+
+@pytest.mark.parametrize("mutant", LENIENT, ids=[f"{m.aid}/{m.name}" for m in LENIENT])
+def test_a_correct_function_that_never_raises_loses_exactly_what_the_text_says(mutant):
+    from autograder.checks import load_checks  # noqa: PLC0415
+    from autograder.testing import score_locally  # noqa: PLC0415
+
+    scores = score_locally(mutant.aid, solution_notebook(mutant.aid), {mutant.grade_id: mutant_source(mutant)},
+                           seed=SEED)
+    stated = validation_points(read_notebook(solution_notebook(mutant.aid)), load_checks(checks_file(mutant.aid)), SEED)
+    for gid in mutant.loses:
+        score, maximum = scores[gid]
+        assert maximum - score == pytest.approx(stated[gid], abs=1e-9), (
+            f"{mutant.name} loses {maximum - score:g} of {gid}, its exercise says {stated[gid]:g}")
 
 
 @pytest.mark.parametrize("aid", AIDS)

@@ -15,7 +15,7 @@ import shutil
 import numpy as np
 import pytest
 
-from autograder.checks import check_rng, draw_cases, load_checks, reference_outcomes
+from autograder.checks import case_kinds, check_rng, draw_cases, load_checks, reference_outcomes
 from autograder.mutants import MUTANTS_DIR, SUFFIX, solution_source
 from .notebook_support import (
     RELEASE,
@@ -32,6 +32,7 @@ from .notebook_support import (
     read_notebook,
     solution_notebook,
     solution_regions,
+    validation_points,
 )
 
 AIDS = assignment_ids()
@@ -144,6 +145,29 @@ def test_points_are_stated_once_per_exercise(nb):
     intro = next(c.source for c in nb.cells if c.cell_type == "markdown")
     for said in re.findall(r"(\d+) points in total", intro):
         assert float(said) == total, f"the intro says {said} points in total, the cells carry {total:g}"
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_exercise_says_what_validation_is_worth(nb, checks, seed):
+    # a correct function that never raises loses exactly this (autograder.checks.score_check): the
+    # exercise must say so, next to its heading, in the same words everywhere
+    headings = exercise_headings(nb)
+    graded = grade_cells(nb)
+    for gid, points in validation_points(nb, checks, seed).items():
+        index, total = graded[gid]
+        heading = max(i for i, _, _ in headings if i < index)
+        phrase = f"worth {points:g} of these {total:g} points"
+        assert phrase in " ".join(nb.cells[heading].source.split()), (
+            f"{gid}: its exercise text must say that raising for invalid settings is '{phrase}'")
+
+
+def test_every_check_has_fresh_value_cases(checks):
+    # fixed cases (the examples a notebook prints) and must-raise cases count only with fresh ones
+    for check in checks:
+        for seed in (1, 2, 3):
+            cases = draw_cases(check, check_rng(seed, check.name))
+            kinds = case_kinds(check, cases, reference_outcomes(check, cases), seed)
+            assert kinds.count("fresh") >= 2, f"{check.name}: needs fresh value cases (seed {seed}: {kinds})"
 
 
 def test_every_check_has_a_grade_cell_and_a_call(aid, nb, checks):
