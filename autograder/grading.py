@@ -180,6 +180,10 @@ def grade_submission(course: Course, aid: str, student: str, options: GradeOptio
     reports = [json.loads(p.read_text()) for p in sorted(hidden_reports.glob(f"{student}__*.hidden.json"))]
     notes += _hidden_notes(reports)
     score, max_score, cells = _cell_scores(course, aid, student)
+    disagree = _disagreements(cells, reports)
+    if disagree:  # the gradebook must hold exactly what the trusted step decided
+        status = "failed"
+        notes.append(f"The gradebook disagrees with the trusted verdict on {', '.join(disagree)}; re-grade.")
     result = SubmissionResult(student, aid, score, max_score, status, notes, cells,
                               round(time.monotonic() - started, 2), _hidden_flags(reports))
     out = report_path(course, aid, student)
@@ -187,6 +191,12 @@ def grade_submission(course: Course, aid: str, student: str, options: GradeOptio
     out.write_text(json.dumps({**asdict(result), "grader_log": log[-50:]}, indent=1))
     shutil.rmtree(staged, ignore_errors=True)
     return result
+
+
+def _disagreements(cells: dict, reports: list[dict]) -> list[str]:
+    """Hidden-test cells whose gradebook score is not exactly the trusted step's score."""
+    return sorted(gid for report in reports for gid, score in report.get("scores", {}).items()
+                  if gid in cells and cells[gid][0] != float(score))
 
 
 def _capturing_logger(sink: list) -> logging.Logger:

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.grading import read_report, submitted_students
+from autograder.grading import points, read_report, submitted_students
 
 __all__ = ["status_rows", "export_csv", "format_table"]
 
@@ -25,13 +25,15 @@ def status_rows(course: Course, aids=None) -> list[dict]:
                              "max_score": "", "notes": "", "flags": ""})
                 continue
             rows.append({"student": student, "assignment": aid, "status": report.status,
-                         "score": f"{report.score:g}", "max_score": f"{report.max_score:g}",
+                         "score": repr(report.score), "max_score": repr(report.max_score),
                          "notes": " | ".join(report.notes), "flags": " | ".join(report.flags)})
     return rows
 
 
 def export_csv(course: Course, out_path, aids=None) -> Path:
     """Write ``grades.csv`` (student, assignment, score, max_score, status, notes, flags); sorted rows.
+
+    Scores are written exactly (``repr`` of the float the gradebook holds), never rounded.
 
     ``notes`` is what the student's feedback says; ``flags`` (for the instructor) lists code worth a
     look (tampering with IPython or numpy, exits, references to the grader), which costs no points.
@@ -47,8 +49,10 @@ def export_csv(course: Course, out_path, aids=None) -> Path:
 
 
 def format_table(rows: list[dict]) -> str:
+    """The status rows as a text table; scores as people read them (two decimals at most)."""
     cols = ["student", "assignment", "score", "max_score", "status"]
-    widths = {c: max([len(c)] + [len(str(r[c])) for r in rows]) for c in cols}
+    shown = [{**r, **{c: points(float(r[c])) for c in ("score", "max_score") if r[c] != ""}} for r in rows]
+    widths = {c: max([len(c)] + [len(str(r[c])) for r in shown]) for c in cols}
     lines = ["  ".join(c.ljust(widths[c]) for c in cols)]
-    lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in cols) for r in rows]
+    lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in cols) for r in shown]
     return "\n".join(lines)

@@ -72,7 +72,7 @@ def test_status_graded_failed_pending(bare_course, capsys):
     rows = {r["student"]: r for r in status_rows(bare_course)}
     assert {s: r["status"] for s, r in rows.items()} == {
         "fred": "failed", "gina": "graded", "nora": "pending", "pete": "pending"}
-    assert rows["gina"]["score"] == "7.5" and rows["gina"]["max_score"] == "10"
+    assert rows["gina"]["score"] == "7.5" and rows["gina"]["max_score"] == "10.0"
     assert rows["gina"]["notes"] == "note of gina" and rows["gina"]["flags"] == "flag of gina"
     assert rows["pete"]["score"] == "" and rows["nora"]["score"] == ""
 

@@ -42,6 +42,17 @@ def test_broken_folders_get_a_grade_and_a_reason(graded, student):
         assert result.notes, "every repaired or rejected submission says what happened"
 
 
+def test_partial_scores_are_carried_exactly(graded):
+    course, results = graded
+    for student in ("partial", "lenient", "late_answers"):
+        hidden = json.loads((course.work / "reports" / AID / "hidden" / f"{student}__{AID}.hidden.json").read_text())
+        cells = results[student].cells
+        assert hidden["scores"] and all(cells[gid][0] == score for gid, score in hidden["scores"].items()), (
+            student, cells, hidden["scores"])
+    assert results["partial"].cells["relu_hidden"][0] == pytest.approx(3 * 3 / 5, abs=1e-12)
+    assert results["partial"].cells["pool1d_hidden"][0] == pytest.approx(3 * 1 / 4, abs=1e-12)
+
+
 def test_every_submission_is_accounted_for(graded):
     course, results = graded
     assert set(results) == set(STUDENTS) | set(FOLDER_CASES)
@@ -143,8 +154,9 @@ def test_export_csv(graded, tmp_path):
     assert [r["student"] for r in rows] == sorted(results), "one row per student, sorted"
     expected = {**{s: total for s, (_, total) in STUDENTS.items()}, **{s: t for s, (_, t) in FOLDER_CASES.items()}}
     for row in rows:
-        assert row["assignment"] == AID and row["status"] == "graded" and row["max_score"] == "10"
-        assert float(row["score"]) == pytest.approx(expected[row["student"]], abs=1e-4), row
+        assert row["assignment"] == AID and row["status"] == "graded" and float(row["max_score"]) == 10.0
+        assert float(row["score"]) == pytest.approx(expected[row["student"]], abs=1e-9), row
+        assert float(row["score"]) == results[row["student"]].score, "the CSV carries the gradebook's score exactly"
         assert row["notes"] == " | ".join(results[row["student"]].notes)
     by_student = {r["student"]: r for r in rows}
     assert "not a notebook" in by_student["malformed"]["notes"]
