@@ -148,6 +148,13 @@ def main(argv=None) -> int:
     except (CourseError, SandboxUnavailable, ReleaseLeakError) as exc:
         print(f"convlab-grade: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - any other grader error: one clear line (the traceback with -v)
+        if args.verbose:
+            raise
+        first = " ".join(str(exc).split())[:500]
+        print(f"convlab-grade: {args.command} failed: {type(exc).__name__}: {first} (run with -v for the traceback)",
+              file=sys.stderr)
+        return 3
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -170,7 +170,8 @@ def grade_submission(course: Course, aid: str, student: str, options: GradeOptio
     staged = course.work / "staging" / student / aid
     shutil.rmtree(staged, ignore_errors=True)
     expected = _expected_notebooks(course, aid)
-    notes = stage_submission(course.submitted / student / aid, staged, expected, course.assignments / aid)
+    notes = stage_submission(course.submitted / student / aid, staged, expected, course.assignments / aid,
+                             course.solutions / aid)
     status, log = "graded", []
     if any((staged / n).exists() for n in expected):
         failed = _autograde(course, aid, student, options, log)

@@ -8,7 +8,9 @@ repaired, in memory:
 - nbformat 3 is converted;
 - every nbgrader cell gets the release's metadata back, and nbgrader metadata nobody released is
   stripped (raised points, answer cells turned into grade cells, copied or invented grade cells);
-- deleted nbgrader cells are put back in their place (nbgrader then resets their source);
+- deleted nbgrader cells are put back in their place (nbgrader then resets their source), and
+  hidden-test cells left as released get their hidden tests back (so nbgrader's log keeps its
+  "checksum changed" warnings for cells a student really edited);
 
 and writes each notebook once. What cannot be read (not JSON, not a notebook, too large, nested too
 deeply) is left out, so nbgrader scores it as missing; every step says what it did, in plain words.
@@ -26,7 +28,7 @@ from autograder.cells import grade_id, nbgrader_meta
 from autograder.hostfs import copy_regular_files, write_atomic
 
 __all__ = ["MAX_NOTEBOOK_BYTES", "stage_submission", "parse_notebook", "reset_cell_metadata",
-           "restore_missing_cells"]
+           "restore_missing_cells", "restore_hidden_sources"]
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 MAX_SUBMISSION_BYTES = 200 * 2**20
@@ -112,7 +114,22 @@ def restore_missing_cells(nb, release_nb) -> list[str]:
     return [f"Cells you deleted were put back before grading: {', '.join(restored)}."]
 
 
-def _repair(path: Path, release_path: Path) -> list[str]:
+def restore_hidden_sources(nb, release_nb, source_nb) -> None:
+    """Put the hidden tests back into every hidden-test cell the student left as released.
+
+    nbgrader puts them back anyway (``OverwriteCells``), but warns that the cell's checksum changed:
+    doing it here keeps the instructor's log for real changes (a student editing a locked cell).
+    """
+    released = {grade_id(c): c.source for c in release_nb.cells if grade_id(c)}
+    full = {grade_id(c): c.source for c in source_nb.cells if grade_id(c)}
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if gid in released and gid in full and released[gid] != full[gid] and cell.source == released[gid] \
+                and "### BEGIN SOLUTION" not in full[gid]:
+            cell.source = full[gid]
+
+
+def _repair(path: Path, release_path: Path, source_path: Path) -> list[str]:
     """Read ``path`` once, repair it in memory, write it once (or move it aside if unreadable)."""
     raw = path.read_bytes()  # our own staged copy
     nb, problem, major = parse_notebook(raw)
@@ -128,12 +145,18 @@ def _repair(path: Path, release_path: Path) -> list[str]:
         release_nb = nbformat.read(release_path, as_version=4)
         notes += reset_cell_metadata(nb, release_nb)
         notes += restore_missing_cells(nb, release_nb)
+        if source_path.is_file():
+            restore_hidden_sources(nb, release_nb, nbformat.read(source_path, as_version=4))
     write_atomic(path, nbformat.writes(nb).encode("utf-8"))
     return notes
 
 
-def stage_submission(submitted: Path, staged: Path, expected: list[str], release_dir: Path) -> list[str]:
-    """Copy ``submitted`` to the new folder ``staged`` and repair its notebooks; the notes for the student."""
+def stage_submission(submitted: Path, staged: Path, expected: list[str], release_dir: Path,
+                     source_dir: Path) -> list[str]:
+    """Copy ``submitted`` to the new folder ``staged`` and repair its notebooks; the notes for the student.
+
+    ``release_dir`` and ``source_dir`` hold the assignment's released and source notebooks.
+    """
     notes = [f"{why}: it was not graded." for why in
              copy_regular_files(submitted, staged, MAX_NOTEBOOK_BYTES, MAX_SUBMISSION_BYTES)]
     strays = sorted(p.name for p in staged.glob("*.ipynb") if p.name not in expected)
@@ -146,5 +169,5 @@ def stage_submission(submitted: Path, staged: Path, expected: list[str], release
         if not path.exists():
             notes.append(f"{name} was not submitted: its questions score 0.")
             continue
-        notes += _repair(path, release_dir / name)
+        notes += _repair(path, release_dir / name, source_dir / name)
     return notes

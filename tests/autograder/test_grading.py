@@ -104,6 +104,13 @@ def test_error_and_metadata_floods_are_capped(graded):
     assert nb.stat().st_size < 1_000_000
 
 
+def test_the_grading_log_keeps_only_real_warnings(graded):
+    # hidden-test cells the grader itself resets raise no "checksum changed" warning; a student's edit does
+    course, _ = graded
+    assert not [w for w in report_json(course, "correct")["grader_log"] if "checksum" in w]
+    assert any("checksum" in w and "out_size_hidden" in w for w in report_json(course, "edited_test_cell")["grader_log"])
+
+
 def test_nothing_written_outside(graded):
     course, _ = graded
     for folder in [course.root, course.work, course.autograded, course.autograded / "write_outside",
