@@ -15,6 +15,7 @@ handed in, all escaped.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from pathlib import Path
 
@@ -161,10 +162,13 @@ def generate_feedback(course: Course, aid: str, log=None) -> dict[str, list[Path
             continue
         out_dir = course.feedback / student / aid
         if (course.autograded / student / aid).is_dir():
+            from nbgrader.converters.base import NbGraderException  # noqa: PLC0415
+
             try:
                 _converter(course, cfg, aid, student, log).start()
-            except Exception:  # noqa: BLE001 - fall back to the plain page below
-                pass
+            except NbGraderException as exc:  # the plain page below, and the instructor is told why
+                logging.getLogger("convlab-grade").warning("feedback of %s: nbgrader could not render the notebook "
+                                                           "(%s); writing the plain page", student, exc)
         pages = sorted(out_dir.glob("*.html"))
         if not pages:
             out_dir.mkdir(parents=True, exist_ok=True)

@@ -124,7 +124,7 @@ def restore_hidden_sources(nb, release_nb, source_nb) -> None:
     full = {grade_id(c): c.source for c in source_nb.cells if grade_id(c)}
     for cell in nb.cells:
         gid = grade_id(cell)
-        if gid in released and gid in full and released[gid] != full[gid] and cell.source == released[gid] \
+        if gid in released and gid in full and released[gid] != full[gid] and cell.source.strip() == released[gid].strip() \
                 and "### BEGIN SOLUTION" not in full[gid]:
             cell.source = full[gid]
 
