@@ -321,6 +321,7 @@ def course(tmp_path_factory):
     return course
 
 
+@pytest.mark.slow
 def test_the_attacks_reach_the_feedback_step(course):
     """Grading keeps them: what feedback renders holds each attack (else the tests below prove nothing)."""
     nb = nbformat.read(course.autograded / "mallory" / AID / NB, as_version=4)
@@ -332,6 +333,7 @@ def test_the_attacks_reach_the_feedback_step(course):
     assert "widgets" in nb.metadata and any(c.get("attachments") for c in nb.cells)
 
 
+@pytest.mark.slow
 def test_attackers_page_has_no_live_markup(course):
     pages = generate_feedback(course, AID)
     mallory = Audit(pages["mallory"][0].read_text())
@@ -346,6 +348,7 @@ def test_attackers_page_has_no_live_markup(course):
     assert "Grader's notes: 10 / 10" in mallory.visible
 
 
+@pytest.mark.slow
 def test_honest_page_shows_plots_text_and_verdicts(course):
     page = generate_feedback(course, AID)["honest"][0]
     audit = Audit(page.read_text())
@@ -364,6 +367,7 @@ def test_honest_page_shows_plots_text_and_verdicts(course):
     assert "removed from feedback" not in text
 
 
+@pytest.mark.slow
 def test_fallback_page_escapes_student_and_notebook_names(course):
     page = generate_feedback(course, AID)[ODD][0]
     audit = Audit(page.read_text())
@@ -371,6 +375,7 @@ def test_fallback_page_escapes_student_and_notebook_names(course):
     assert ODD in audit.visible and "<img src=x onerror=alert(1)>.ipynb" in audit.visible
 
 
+@pytest.mark.slow
 def test_final_check_refuses_a_page_tampered_by_hand(course, renderer):
     text = generate_feedback(course, AID)["honest"][0].read_text()
     allowed = renderer.allowed
@@ -398,6 +403,7 @@ def test_final_check_refuses_a_page_tampered_by_hand(course, renderer):
         assert unsafe_markup(bad, allowed), f"{name}: the final check missed it"
 
 
+@pytest.mark.slow
 def test_unsafe_page_is_deleted_and_reported(course, tmp_path, monkeypatch):
     """Without the sanitiser the final check still stops mallory's page (and only hers)."""
     private = copy_course(course, tmp_path / "course")
@@ -422,6 +428,7 @@ def test_nbgrader_config_names_the_same_chain_and_exporter(tmp_path):
     assert pinned.preprocessors == pipeline.FEEDBACK_PREPROCESSORS and pinned.exporter_class is FeedbackHTMLExporter
 
 
+@pytest.mark.slow
 def test_stock_nbgrader_generate_feedback_is_sanitised_too(course, tmp_path):
     """nbgrader's own config loader accepts the import, and its pages are as inert as ours."""
     private = copy_course(course, tmp_path / "course")
@@ -436,6 +443,7 @@ def test_stock_nbgrader_generate_feedback_is_sanitised_too(course, tmp_path):
     assert audit.live() == [] and "[HTML output removed from feedback]" in audit.visible
 
 
+@pytest.mark.slow
 def test_a_leaking_page_is_deleted_too(course, tmp_path, monkeypatch):
     """The hidden-line check also deletes the page nbgrader wrote, instead of leaving it unscrubbed."""
     private = copy_course(course, tmp_path / "course")

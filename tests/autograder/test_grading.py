@@ -7,17 +7,20 @@ that the other submissions did not disturb it.
 import csv
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+from adversarial import OUT_SIZE_OK, POOL_OK, RELU_OK  # noqa: E402
 from ag_support import (AID, CANARY, FOLDER_CASES, LIMITS, REPO_ROOT, SPOOF, STUDENTS, copy_course,  # noqa: E402
-                        report_json)
+                        new_fixture_course, report_json)
 
 from autograder.feedback import generate_feedback, hidden_lines  # noqa: E402
 from autograder.grading import GradeOptions, grade_all, read_report  # noqa: E402
 from autograder.release import find_leaks  # noqa: E402
+from autograder.sandbox import Limits  # noqa: E402
 from autograder.reports import export_csv, status_rows  # noqa: E402
 from autograder.testing import make_submission  # noqa: E402
 
@@ -38,8 +41,7 @@ def test_broken_folders_get_a_grade_and_a_reason(graded, student):
     course, results = graded
     result = results[student]
     assert result.score == pytest.approx(FOLDER_CASES[student][1]) and result.max_score == 10.0
-    if student != "nbformat3" or result.notes:
-        assert result.notes, "every repaired or rejected submission says what happened"
+    assert result.notes, "every repaired or rejected submission says what happened"
 
 
 def test_partial_scores_are_carried_exactly(graded):
@@ -180,6 +182,21 @@ def test_suspicious_code_is_reported_to_the_instructor(graded):
     assert results["correct"].flags == []
     rows = {r["student"]: r for r in status_rows(course, [AID])}
     assert "assigns into numpy" in rows["numpy_patched"]["flags"]
+
+
+def test_a_notebook_cannot_hold_a_worker_past_its_budget(tmp_path):
+    # every answer cell sleeps just under the cell limit: the notebook's budget still ends it
+    course = new_fixture_course(tmp_path / "course")
+    solution = course.solutions / AID / f"{AID}.ipynb"
+    nap = "import time\ntime.sleep(25)\n"
+    make_submission(solution, {"out_size": nap + OUT_SIZE_OK, "relu": nap + RELU_OK, "pool1d": nap + POOL_OK},
+                    course.submitted / "sleepy" / AID / f"{AID}.ipynb")
+    limits = Limits(cell_timeout=30, notebook_timeout=12, cpu_seconds=60)
+    started = time.monotonic()
+    (result,) = grade_all(course, AID, GradeOptions(limits=limits, workers=1), students=["sleepy"])
+    elapsed = time.monotonic() - started
+    assert elapsed < 40, f"the worker was held {elapsed:.0f} s for a 12 s budget (three 25 s cells: 75 s unbounded)"
+    assert result.score == 0.0 and any("ran out of time" in n or "time limit" in n for n in result.notes), result.notes
 
 
 def test_regrading_replaces_old_grades(graded, tmp_path):
