@@ -35,7 +35,7 @@ from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Dict, Instance, Integer, List, Unicode
+from traitlets import Bool, Dict, Instance, Unicode
 
 from autograder.cells import nbgrader_meta
 from autograder.grading_build import GradingBuild, default_builds_dir, grading_build
@@ -178,7 +178,6 @@ class SandboxExecute(Execute):
     assets_dir = Unicode("", help="Folder of <aid>/ folders whose data files (not notebooks, not checks.py) "
                                   "the kernel gets a copy of").tag(config=True)
     builds_dir = Unicode("", help="Cache of grading builds (default: a folder in the temp dir)").tag(config=True)
-    hide_paths = List(Unicode(), help="Unused; kept so older configs load").tag(config=True)
 
     def _limits(self) -> Limits:
         fields = dict(self.limits)

@@ -38,7 +38,7 @@ import struct
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder.kernel.protocol import SANDBOX_HOME, SANDBOX_INPUTS, SANDBOX_WORKDIR
