@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Target", "GradingBuild", "default_builds_dir", "withheld_targets", "exclusive_helpers", "strip_functions", "grading_build",
+__all__ = ["Target", "GradingBuild", "default_builds_dir", "library_sources", "withheld_targets", "exclusive_helpers", "strip_functions", "grading_build",
            "REFUSAL_MODULE"]
 
 #: Module added to the library build; ``refuse(name)`` raises ``WithheldFunctionError``.
@@ -90,6 +90,17 @@ def withheld_targets(names, package: str = "convlab") -> list[Target]:
         targets[(obj.__module__, obj.__qualname__)] = Target(dotted, obj.__module__, obj.__qualname__,
                                                             str(path.relative_to(pkg_dir)))
     return list(targets.values())
+
+
+def library_sources(names) -> dict[str, str]:
+    """``{dotted name: source of the library's function}`` for withheld names (to spot copies)."""
+    lib = Path(importlib.import_module("convlab").__file__).resolve().parent
+    found = {}
+    for t in withheld_targets(names):
+        text = (lib / t.path).read_text()
+        node = _find_def(ast.parse(text), t.qualname)
+        found[t.dotted] = ast.get_source_segment(text, node)
+    return found
 
 
 def _module_functions(tree) -> dict[str, ast.AST]:

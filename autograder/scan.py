@@ -1,19 +1,27 @@
 """Trusted static scan of a submission's own code (the cells a student may edit).
 
-Finds uses of withheld library functions that bypass the in-kernel guards (imports of the name,
-attribute access, the name in a string for ``getattr``) and constructs worth an instructor's look
+Finds uses of withheld library functions (imports of the name, attribute access, the name in a
+string for ``getattr``), functions copied from the library's implementation of them (normalised AST
+similarity: names renamed, docstrings and strings dropped), and constructs worth an instructor's look
 (tampering with IPython, ``numpy`` or the grader). Pure: takes sources, returns findings.
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from dataclasses import dataclass
 
 from autograder.cells import nbgrader_meta
 
-__all__ = ["Finding", "scan_withheld", "scan_suspicious", "student_sources"]
+__all__ = ["Finding", "scan_withheld", "scan_suspicious", "scan_copied", "similarity", "student_sources",
+           "COPY_THRESHOLD"]
+
+#: Similarity (0..1) of normalised function bodies from which a student's function is flagged as
+#: copied from the library. Honest solutions of assignments 1-4 stay below 0.7; a renamed copy is 1.
+COPY_THRESHOLD = 0.85
+_MIN_TOKENS = 60  # shorter functions (a one-line formula) look alike however they were written
 
 _SUSPICIOUS = [
     (re.compile(r"get_ipython|ast_transformers|input_transformers|set_custom_exc|showtraceback"),
@@ -104,4 +112,72 @@ def scan_suspicious(sources) -> list[Finding]:
             for pattern, what in _SUSPICIOUS:
                 if pattern.search(code):
                     findings.append(Finding(cell, lineno, what))
+    return findings
+
+
+class _Normalise(ast.NodeTransformer):
+    """Names become ``v0, v1, ...`` in order of first use; strings become one token."""
+
+    def __init__(self):
+        self.names: dict[str, str] = {}
+
+    def _name(self, name: str) -> str:
+        return self.names.setdefault(name, f"v{len(self.names)}")
+
+    def visit_arg(self, node):
+        node.arg, node.annotation = self._name(node.arg), None
+        return node
+
+    def visit_Name(self, node):
+        node.id = self._name(node.id)
+        return node
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str):
+            node.value = "S"
+        return node
+
+
+def _tokens(function: ast.FunctionDef) -> list[str]:
+    """The function's body as a sequence of node kinds, normalised names, attributes and numbers."""
+    copy = ast.parse(ast.unparse(function)).body[0]
+    body = copy.body[1:] if ast.get_docstring(copy) else copy.body
+    copy.body, copy.name, copy.returns, copy.decorator_list = body or [ast.Pass()], "f", None, []
+    out = []
+    for node in ast.walk(_Normalise().visit(copy)):
+        out.append(type(node).__name__)
+        out += [str(getattr(node, f)) for f in ("id", "arg", "attr") if hasattr(node, f)]
+        if isinstance(node, ast.Constant):
+            out.append(repr(node.value))
+    return out
+
+
+def similarity(a: ast.FunctionDef, b: ast.FunctionDef) -> float:
+    """How alike two functions are once renamed and stripped of docstrings and strings (0 to 1)."""
+    return difflib.SequenceMatcher(None, _tokens(a), _tokens(b), autojunk=False).ratio()
+
+
+def scan_copied(sources, references: dict[str, str], threshold: float = COPY_THRESHOLD) -> list[Finding]:
+    """Student functions that closely match the library's implementation of a withheld function.
+
+    ``references`` maps dotted names to the source of the library's function. Reported to the
+    instructor (a flag), never scored by itself.
+    """
+    library = {}
+    for dotted, text in references.items():
+        tree = _parse(text)
+        functions = [n for n in (tree.body if tree else []) if isinstance(n, ast.FunctionDef)]
+        if functions:
+            library[dotted] = functions[0]
+    findings = []
+    for cell, source in sources:
+        tree = _parse(source)
+        for node in (n for n in (tree.body if tree else []) if isinstance(n, ast.FunctionDef)):
+            if len(_tokens(node)) < _MIN_TOKENS:
+                continue
+            scored = [(similarity(node, ref), dotted) for dotted, ref in library.items()]
+            best, dotted = max(scored, default=(0.0, ""))
+            if best >= threshold:
+                findings.append(Finding(cell, node.lineno, f"{node.name} closely matches the library's {dotted} "
+                                                            f"({best:.0%} alike once renamed)"))
     return findings

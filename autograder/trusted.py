@@ -31,10 +31,10 @@ from traitlets import Integer, Unicode
 from autograder.cells import nbgrader_meta
 from autograder.checks import Check, case_kinds, check_rng, draw_cases, judge, load_checks, reference_outcomes, \
     score_check
-from autograder.grading_build import GradingBuild, grading_build
+from autograder.grading_build import GradingBuild, grading_build, library_sources
 from autograder.kernel.protocol import (MAX_ANSWER_BYTES, Outcome, ValueFormatError, read_answer_message,
                                         write_inputs)
-from autograder.scan import scan_suspicious, scan_withheld, student_sources
+from autograder.scan import scan_copied, scan_suspicious, scan_withheld, student_sources
 
 __all__ = ["PrepareHidden", "JudgeHidden", "HiddenSession", "CheckRun", "prepare_hidden", "score_cells",
            "verdict_outputs", "score_text"]
@@ -135,7 +135,8 @@ def prepare_hidden(checks_path, aid: str, nb, seed=None, builds_dir=None) -> Hid
     withheld = sorted({d for c in checks for d in c.withhold})
     build = grading_build(aid, withheld, builds_dir) if builds_dir else None
     hits = scan_withheld(sources, withheld)
-    return HiddenSession(aid, runs, build, [f.__dict__ for f in scan_suspicious(sources)],
+    flags = scan_suspicious(sources) + scan_copied(sources, library_sources(withheld))
+    return HiddenSession(aid, runs, build, [f.__dict__ for f in flags],
                          {d: [f.__dict__ for f in fs] for d, fs in hits.items()})
 
 

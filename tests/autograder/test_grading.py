@@ -171,7 +171,8 @@ def test_export_csv(graded, tmp_path):
 def test_suspicious_code_is_reported_to_the_instructor(graded):
     course, results = graded
     for student, what in [("numpy_patched", "assigns into numpy"), ("ast_transformer", "changes IPython"),
-                          ("custom_exc", "changes IPython"), ("os_exit", "exits or uses the system")]:
+                          ("custom_exc", "changes IPython"), ("os_exit", "exits or uses the system"),
+                          ("copied_library", "closely matches the library's convlab.shapes.conv_output_size")]:
         flags = results[student].flags
         assert any(what in f for f in flags), (student, flags)
         assert not any(what in n for n in results[student].notes), "flags are for the instructor"

@@ -25,3 +25,58 @@ def im2col(x, FH, FW, *, stride=1, pad=0):
 cols = im2col(x, 3, 3)
 '''
     assert not _flags(own)
+
+
+# --- copies of the library's implementation (flagged for the instructor) --------------------------
+
+import inspect  # noqa: E402
+import re  # noqa: E402
+
+import nbformat  # noqa: E402
+import pytest  # noqa: E402
+
+from autograder.checks import load_checks  # noqa: E402
+from autograder.grading_build import library_sources  # noqa: E402
+from autograder.scan import COPY_THRESHOLD, scan_copied, student_sources  # noqa: E402
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+AIDS = sorted(p.parent.name for p in (REPO / "solutions").glob("*/checks.py"))
+
+
+def _renamed(source: str, names: dict[str, str]) -> str:
+    for old, new in names.items():
+        source = re.sub(rf"\b{old}\b", new, source)
+    return source
+
+
+def test_a_renamed_copy_of_the_library_is_flagged():
+    import convlab.layers.conv_naive as naive
+
+    refs = library_sources(["convlab.layers.conv_backward_naive", "convlab.layers.conv_forward_naive"])
+    copy = _renamed(inspect.getsource(naive.conv_backward_naive),
+                    {"conv_backward_naive": "my_backward", "dout": "g", "cache": "saved", "dx": "grad_in"})
+    copy = copy.replace('"""', '"""My own work. ', 1)
+    (finding,) = scan_copied([("answer", copy)], refs)
+    assert finding.cell == "answer" and "convlab.layers.conv_backward_naive" in finding.what
+    assert int(re.search(r"\((\d+)% alike", finding.what).group(1)) >= 95
+
+
+def test_a_lightly_edited_copy_is_still_flagged_and_unrelated_code_is_not():
+    import convlab.layers.conv_naive as naive
+
+    refs = library_sources(["convlab.layers.conv_forward_naive"])
+    lines = inspect.getsource(naive.conv_forward_naive).splitlines()
+    edited = "\n".join(line for i, line in enumerate(lines) if i != len(lines) - 2) + "\n"  # one line dropped
+    assert scan_copied([("c", edited)], refs)
+    other = inspect.getsource(__import__("convlab.layers.pool", fromlist=["x"]).max_pool_backward)
+    assert scan_copied([("c", other)], refs) == []
+    assert scan_copied([("c", "def tiny(x):\n    return x + 1\n")], refs) == []
+
+
+@pytest.mark.parametrize("aid", AIDS)
+def test_the_honest_solutions_are_not_flagged_as_copies(aid):
+    nb = nbformat.read(REPO / "solutions" / aid / f"{aid}.ipynb", as_version=4)
+    names = sorted({d for c in load_checks(REPO / "solutions" / aid / "checks.py") for d in c.withhold})
+    sources = [(cell, re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*$", "", src, flags=re.M))
+               for cell, src in student_sources(nb)]
+    assert scan_copied(sources, library_sources(names), threshold=COPY_THRESHOLD) == []
