@@ -1,8 +1,26 @@
-"""nbgrader's per-cell metadata, read one way everywhere (a cell without it reads as ``{}``)."""
+"""nbgrader's cell markup, read one way everywhere: the cell metadata and the source markers.
+
+A cell without nbgrader metadata reads as ``{}``. The markers are nbgrader's own:
+``### BEGIN SOLUTION`` / ``### END SOLUTION`` around solution code and ``### BEGIN HIDDEN TESTS`` /
+``### END HIDDEN TESTS`` around hidden tests; release, feedback, the test helpers and staging all
+parse them through these functions.
+"""
 
 from __future__ import annotations
 
-__all__ = ["nbgrader_meta", "grade_id"]
+import re
+
+__all__ = ["nbgrader_meta", "grade_id", "MARKERS", "marked_lines", "hidden_test_lines", "strip_hidden_tests",
+           "strip_solution_markers", "solution_regions", "has_solution"]
+
+#: Every marker text nbgrader knows (none may reach a student's release).
+MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
+           "END MARK SCHEME")
+_BEGIN_RE = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)")
+_END_RE = re.compile(r"### END (SOLUTION|HIDDEN TESTS)")
+_HIDDEN_BLOCK_RE = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
+_SOLUTION_MARK_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+_SOLUTION_REGION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
 
 
 def nbgrader_meta(cell) -> dict:
@@ -13,3 +31,44 @@ def nbgrader_meta(cell) -> dict:
 def grade_id(cell) -> str | None:
     """The cell's nbgrader ``grade_id``, or ``None``."""
     return nbgrader_meta(cell).get("grade_id")
+
+
+def marked_lines(source: str) -> list[tuple[str | None, str]]:
+    """``(region, stripped line)`` for every line that is not a marker; ``region`` is ``"SOLUTION"``,
+    ``"HIDDEN TESTS"`` or ``None`` (outside any)."""
+    out, stack = [], []
+    for line in source.splitlines():
+        text = line.strip()
+        begin, end = _BEGIN_RE.search(text), _END_RE.search(text)
+        if begin:
+            stack.append(begin.group(1))
+        elif end:
+            stack = stack[:-1]
+        else:
+            out.append((stack[-1] if stack else None, text))
+    return out
+
+
+def hidden_test_lines(source: str) -> list[str]:
+    """The stripped lines between the hidden-test markers."""
+    return [text for region, text in marked_lines(source) if region == "HIDDEN TESTS"]
+
+
+def strip_hidden_tests(source: str) -> str:
+    """``source`` without its hidden-test blocks (markers included), as a release shows it."""
+    return _HIDDEN_BLOCK_RE.sub("", source)
+
+
+def strip_solution_markers(source: str) -> str:
+    """``source`` with the solution markers removed and the solution code kept (a solved cell)."""
+    return _SOLUTION_MARK_RE.sub("", source)
+
+
+def solution_regions(source: str) -> list[str]:
+    """The text between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` markers."""
+    return _SOLUTION_REGION_RE.findall(source)
+
+
+def has_solution(source: str) -> bool:
+    """Whether ``source`` holds solution markers."""
+    return bool(_SOLUTION_MARK_RE.search(source))

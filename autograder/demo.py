@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.cells import nbgrader_meta
+from autograder.cells import grade_id, nbgrader_meta
 from autograder.collect import collect
 from autograder.course import Course, CourseError
 from autograder.feedback import generate_feedback
@@ -85,7 +85,7 @@ def pick_mutants(folder: Path, cell_ids: set[str]) -> list[Mutant]:
 
 
 def _solution_cells(nb) -> list[str]:
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+    return [grade_id(c) for c in nb.cells
             if c.cell_type == "code" and nbgrader_meta(c).get("solution")]
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.cells import hidden_test_lines
 from autograder.course import Course, ensure_tools_on_path
 from autograder.grading import points, read_report, submitted_students
 from autograder.page_check import template_markup, unsafe_markup
@@ -41,19 +42,9 @@ class FeedbackUnsafeError(RuntimeError):
 
 def hidden_lines(course: Course, aid: str) -> set[str]:
     """Stripped lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS`` in the sources."""
-    found = set()
-    for path in (course.solutions / aid).glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            inside = False
-            for line in cell.source.splitlines():
-                text = line.strip()
-                if "### BEGIN HIDDEN TESTS" in text:
-                    inside = True
-                elif "### END HIDDEN TESTS" in text:
-                    inside = False
-                elif inside and len(text) >= _HIDDEN_MIN_CHARS:
-                    found.add(text)
-    return found
+    return {text for path in (course.solutions / aid).glob("*.ipynb")
+            for cell in nbformat.read(path, as_version=4).cells
+            for text in hidden_test_lines(cell.source) if len(text) >= _HIDDEN_MIN_CHARS}
 
 
 def _variants(line: str) -> set[str]:

@@ -9,7 +9,6 @@ regenerate it and diff, and :func:`find_leaks` checks that no solution code, no 
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,15 +16,13 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.cells import MARKERS, marked_lines
 from autograder.course import Course, ensure_tools_on_path
 
 __all__ = ["ReleaseLeakError", "ReleaseResult", "release", "release_to", "find_leaks", "canonicalize",
            "secret_lines"]
 
-_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
-            "END MARK SCHEME", "run_hidden(")
-_BEGIN_RE = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)")
-_END_RE = re.compile(r"### END (SOLUTION|HIDDEN TESTS)")
+_MARKERS = (*MARKERS, "run_hidden(")
 _MIN_SECRET_CHARS = 10
 _SECRET_FILES = ("checks.py", "mutants", "*.mutant")  # rglob patterns: files or folders
 
@@ -47,16 +44,8 @@ def secret_lines(nb) -> set[str]:
     """
     inside, outside = set(), set()
     for cell in nb.cells:
-        depth = 0
-        for line in cell.source.splitlines():
-            text = line.strip()
-            if _BEGIN_RE.search(text):
-                depth += 1
-                continue
-            if _END_RE.search(text):
-                depth = max(depth - 1, 0)
-                continue
-            (inside if depth else outside).add(text)
+        for region, text in marked_lines(cell.source):
+            (inside if region else outside).add(text)
     return {t for t in inside - outside if len(t) >= _MIN_SECRET_CHARS and not t.startswith("#")}
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.cells import grade_id, nbgrader_meta
+from autograder.cells import grade_id, has_solution, nbgrader_meta
 from autograder.hostfs import copy_regular_files, write_atomic
 
 __all__ = ["MAX_NOTEBOOK_BYTES", "stage_submission", "parse_notebook", "reset_cell_metadata",
@@ -125,7 +125,7 @@ def restore_hidden_sources(nb, release_nb, source_nb) -> None:
     for cell in nb.cells:
         gid = grade_id(cell)
         if gid in released and gid in full and released[gid] != full[gid] and cell.source.strip() == released[gid].strip() \
-                and "### BEGIN SOLUTION" not in full[gid]:
+                and not has_solution(full[gid]):
             cell.source = full[gid]
 
 

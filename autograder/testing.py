@@ -13,13 +13,12 @@ Mutants (plausible wrong answers to score with these) are read and applied by :m
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import nbformat
 
-from autograder.cells import grade_id, nbgrader_meta
+from autograder.cells import grade_id, nbgrader_meta, strip_hidden_tests, strip_solution_markers
 from autograder.course import Course
 from autograder.grading import GradeOptions, SubmissionResult, grade_submission
 from autograder.grading_build import default_builds_dir
@@ -27,8 +26,6 @@ from autograder.trusted import prepare_hidden, score_cells, verdict_outputs
 
 __all__ = ["make_submission", "grade_notebook", "score_locally"]
 
-_HIDDEN_RE = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
-_SOLUTION_MARK_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 
 
 def _apply(nb, replacements):
@@ -52,7 +49,7 @@ def make_submission(solution_nb_path, replacements=None, out_path=None):
     """The notebook a student would submit; written to ``out_path`` if given, and returned."""
     nb = nbformat.read(solution_nb_path, as_version=4)
     for cell in nb.cells:
-        cell.source = _SOLUTION_MARK_RE.sub("", _HIDDEN_RE.sub("", cell.source))
+        cell.source = strip_solution_markers(strip_hidden_tests(cell.source))
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nb = _apply(nb, replacements)

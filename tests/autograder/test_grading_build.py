@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.course import Course  # noqa: E402
 from autograder.checks import case_kinds, check_rng, draw_cases, judge, load_checks, reference_outcomes
 from autograder.grading_build import (exclusive_helpers, grading_build, strip_functions, withheld_targets)
 from autograder.kernel.protocol import read_answer_message, write_inputs
@@ -22,7 +23,7 @@ from autograder.sandbox import package_dir
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-AIDS = sorted(p.parent.name for p in (REPO / "solutions").glob("*/checks.py"))
+AIDS = [aid for aid in Course(REPO).assignment_ids() if Course(REPO).checks_file(aid).is_file()]
 
 
 def _withheld(aid):

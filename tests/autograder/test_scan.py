@@ -35,12 +35,13 @@ import re  # noqa: E402
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
+from autograder.course import Course  # noqa: E402
 from autograder.checks import load_checks  # noqa: E402
 from autograder.grading_build import library_sources  # noqa: E402
 from autograder.scan import COPY_THRESHOLD, scan_copied, student_sources  # noqa: E402
 
 REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
-AIDS = sorted(p.parent.name for p in (REPO / "solutions").glob("*/checks.py"))
+AIDS = [aid for aid in Course(REPO).assignment_ids() if Course(REPO).checks_file(aid).is_file()]
 
 
 def _renamed(source: str, names: dict[str, str]) -> str:

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.cells import nbgrader_meta, solution_regions
+from autograder.course import Course
+
 from autograder.checks import case_kinds, check_rng, draw_cases, reference_outcomes
 
 from autograder.mutants import Mutant, apply_mutant, mutants_of
@@ -46,14 +49,11 @@ RELEASE = ROOT / "assignments"
 
 NEEDS_ANSWER = "needs-answer"
 _EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)", re.M)
-_SOLUTION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
 
 
 def assignment_ids() -> list[str]:
-    """Every ``<aid>`` with a source notebook ``solutions/<aid>/<aid>.ipynb``, sorted."""
-    if not SOLUTIONS.is_dir():
-        return []
-    return sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").is_file())
+    """Every ``<aid>`` with a source notebook ``solutions/<aid>/<aid>.ipynb``, sorted (the course's own rule)."""
+    return Course(ROOT).assignment_ids()
 
 
 def solution_notebook(aid: str) -> Path:
@@ -66,10 +66,6 @@ def checks_file(aid: str) -> Path:
 
 def read_notebook(path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
-
-
-def nbgrader_meta(cell) -> dict:
-    return dict(cell.get("metadata", {}).get("nbgrader", {}))
 
 
 def cell_role(cell) -> str:
@@ -96,11 +92,6 @@ def grade_cells(nb) -> dict[str, tuple[int, float]]:
         for i, c in enumerate(nb.cells)
         if cell_role(c) == "hidden_tests"
     }
-
-
-def solution_regions(source: str) -> list[str]:
-    """The text between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` markers."""
-    return _SOLUTION_RE.findall(source)
 
 
 def exercise_headings(nb) -> list[tuple[int, int, float]]:

@@ -11,6 +11,8 @@ import filecmp
 
 import pytest
 
+from autograder.cells import nbgrader_meta
+
 from .notebook_support import (
     RELEASE,
     SOLUTIONS,
@@ -37,7 +39,7 @@ def test_solution_notebook_runs_clean_and_fast(aid):
     hidden = [c for c in nb.cells if cell_role(c) == "hidden_tests"]
     for cell in hidden:
         text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-        assert "cases pass" in text, f"{aid}: hidden cell {cell.metadata['nbgrader']['grade_id']} did not validate"
+        assert "cases pass" in text, f"{aid}: hidden cell {nbgrader_meta(cell)['grade_id']} did not validate"
     assert seconds < SOLUTION_SECONDS, f"{aid}: the solution notebook took {seconds:.1f} s (limit {SOLUTION_SECONDS} s)"
 
 
