@@ -4,9 +4,10 @@ For each assignment (default: every one under ``solutions/`` with a ``checks.py`
 ``--students`` honest submissions (the full solution, built with ``autograder.testing``) is graded
 three ways, each in its own fresh copy of the course, in this one process:
 
-- reference: stock nbgrader 0.9.6 ``Autograde`` (its default preprocessors, the course's
-  ``nbgrader_config.py``, the ordinary ``python3`` kernel, serial). The hidden-test cells run in the
-  student's kernel there (``run_hidden``'s local mode), as stock nbgrader would run any test;
+- reference: stock nbgrader 0.9.6 ``Autograde`` (its own default preprocessors in place of the
+  course's chain, the ordinary ``python3`` kernel, serial). Its hidden-test cells find no trusted
+  checks there (``run_hidden`` judges only in ``solutions/<aid>/``) and fail at once, so its scores
+  are not compared: it is the time of running the notebooks and recording grades, nothing more;
 - ``convlab-grade``, one worker: sandboxed kernel, trusted checks, reports (the per-notebook cost);
 - ``convlab-grade``, two workers (the default; throughput on a 2-core machine).
 
@@ -57,7 +58,8 @@ def _stock_autograde(course: Course, aid: str) -> dict[str, float]:
     from nbgrader.converters import Autograde  # noqa: PLC0415
     from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415
 
-    cfg = course.config({"Autograde": {"create_student": True}})
+    stock = Autograde.class_traits()["autograde_preprocessors"].default_value
+    cfg = course.config({"Autograde": {"create_student": True, "autograde_preprocessors": list(stock)}})
     coursedir = CourseDirectory(config=cfg)
     coursedir.assignment_id = aid
     converter = Autograde(coursedir=coursedir, config=cfg)
@@ -100,8 +102,8 @@ def main(argv=None) -> int:
             ours1, t_ours1 = _timed(lambda: grade_all(courses["ours1"], aid, GradeOptions(workers=1)))  # noqa: B023
             ours2, t_ours2 = _timed(lambda: grade_all(courses["ours2"], aid, GradeOptions(workers=2)))  # noqa: B023
             top = max((r.max_score for r in ours1), default=0.0)
-            scores = {"stock": sorted(stock.values()), "ours1": sorted(r.score for r in ours1),
-                      "ours2": sorted(r.score for r in ours2)}
+            assert len(stock) == n, f"{aid}: stock nbgrader graded {len(stock)} of {n}"
+            scores = {"ours1": sorted(r.score for r in ours1), "ours2": sorted(r.score for r in ours2)}
             if any(v != [top] * n for v in scores.values()):
                 ok = False
                 print(f"{aid}: scores differ from full marks ({top:g}): {scores}")
