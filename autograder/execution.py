@@ -121,6 +121,7 @@ class SandboxKernelManager(AsyncKernelManager):
         if self.unsafe_no_sandbox:
             workdir = self.places.root / "work"
             workdir.mkdir()
+            (self.places.root / "home").mkdir()
             for name, src in self.workdir_files.items():
                 shutil.copyfile(src, workdir / name)
             env = kernel_env(str(self.places.inputs) if self.inputs else None, self.sandbox_limits,

@@ -81,10 +81,11 @@ def read_report(course: Course, aid: str, student: str) -> SubmissionResult | No
 
 
 def submitted_students(course: Course, aid: str) -> list[str]:
-    """Students with a folder ``work/submitted/<student>/<aid>/``, sorted."""
+    """Students with a folder ``work/submitted/<student>/<aid>/`` (real folders, not links), sorted."""
     if not course.submitted.is_dir():
         return []
-    return sorted(p.name for p in course.submitted.iterdir() if (p / aid).is_dir())
+    return sorted(p.name for p in course.submitted.iterdir()
+                  if not p.is_symlink() and not (p / aid).is_symlink() and (p / aid).is_dir())
 
 
 def grading_config(course: Course, aid: str, options: GradeOptions):
