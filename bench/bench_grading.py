@@ -58,7 +58,7 @@ def _stock_autograde(course: Course, aid: str) -> dict[str, float]:
     from nbgrader.converters import Autograde  # noqa: PLC0415
     from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415
 
-    stock = Autograde.class_traits()["autograde_preprocessors"].default_value
+    stock = Autograde.class_traits()["autograde_preprocessors"].default()
     cfg = course.config({"Autograde": {"create_student": True, "autograde_preprocessors": list(stock)}})
     coursedir = CourseDirectory(config=cfg)
     coursedir.assignment_id = aid
