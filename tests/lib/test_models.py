@@ -213,6 +213,37 @@ def test_reg_adds_half_l2_of_weights_only():
     np.testing.assert_array_equal(g1["b1"], g0["b1"])
 
 
+def test_the_methods_compute_through_module_functions(monkeypatch):
+    """forward/backward/loss are thin calls into net_forward/net_backward/net_loss: a grading build
+    (which can strip functions, not methods) that withholds those leaves no working library ConvNet."""
+    from convlab.models import convnet
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((3, 1, 4, 6))
+    y = np.array([0, 2, 1])
+    net = ConvNet("conv3-2 relu pool2 fc4 relu fc3", (1, 4, 6), dtype=np.float64, reg=0.2, seed=4)
+    loss, grads = net.loss(X, y)
+    loss_f, grads_f = convnet.net_loss(net, X, y)
+    assert loss == loss_f and grads.keys() == grads_f.keys()
+    for key in grads:
+        np.testing.assert_array_equal(grads[key], grads_f[key])
+    np.testing.assert_array_equal(net.loss(X), convnet.net_loss(net, X))
+    out, caches = net.forward(X)
+    np.testing.assert_array_equal(out, convnet.net_forward(net, X)[0])
+    dX, _ = net.backward(np.ones_like(out), caches)
+    np.testing.assert_array_equal(dX, convnet.net_backward(net, np.ones_like(out), caches)[0])
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("withheld")
+
+    for name in ("net_forward", "net_backward", "net_loss"):
+        monkeypatch.setattr(convnet, name, refuse)
+    for call in (lambda: net.loss(X, y), lambda: net.loss(X), lambda: net.forward(X),
+                 lambda: net.backward(np.ones_like(out), caches), lambda: net.predict(X)):
+        with pytest.raises(PermissionError):
+            call()
+
+
 def test_residual_forward_matches_the_formula():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 3, 5, 4))
