@@ -32,6 +32,7 @@ __all__ = [
     "judge",
     "check_rng",
     "case_kinds",
+    "withheld_names",
     "score_check",
     "LOCAL_SEED",
 ]
@@ -85,6 +86,11 @@ class Check:
         for dotted in self.withhold:
             if not _DOTTED_RE.match(dotted):
                 raise CheckSpecError(f"check {self.name}: withhold entry {dotted!r} is not module.function")
+
+
+def withheld_names(checks: Sequence[Check]) -> list[str]:
+    """Every library function some check withholds, sorted: what the grading build leaves out."""
+    return sorted({dotted for check in checks for dotted in check.withhold})
 
 
 def load_checks(path) -> list[Check]:

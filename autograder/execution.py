@@ -211,7 +211,7 @@ class SandboxExecute(Execute):
 
     # --- every message of the cell: answers out, the rest capped ----------------------------
     def output(self, outs, msg, display_id, cell_index):
-        limits = self._limits()
+        limits = self._run_limits  # every message passes here: the limits are resolved once per notebook
         content = msg.get("content", {})
         msg_type = msg.get("msg_type")
         data = content.get("data") if isinstance(content.get("data"), dict) else None
@@ -284,7 +284,8 @@ class SandboxExecute(Execute):
     # --- the notebook: deadline, hidden cells, kernel death --------------------------------------
     def preprocess(self, nb, resources=None, km=None):
         self._out_used = {}
-        self._deadline = time.monotonic() + (self._limits().notebook_timeout)
+        self._run_limits = self._limits()
+        self._deadline = time.monotonic() + self._run_limits.notebook_timeout
         self._dead = None
         self._running_index = None
         resources.setdefault("convlab", {}).setdefault("events", [])

@@ -300,11 +300,11 @@ def grade_all(course: Course, aid: str, options: GradeOptions, students=None, pr
     import nbgrader.converters  # noqa: F401, PLC0415 - import once in the parent, inherited by forked workers
     import nbgrader.preprocessors  # noqa: F401, PLC0415
 
-    from autograder.checks import load_checks  # noqa: PLC0415
+    from autograder.checks import load_checks, withheld_names  # noqa: PLC0415
     from autograder.grading_build import grading_build  # noqa: PLC0415
 
     checks = load_checks(course.checks_file(aid)) if course.checks_file(aid).is_file() else []
-    grading_build(aid, sorted({d for c in checks for d in c.withhold}), course.work / "builds")  # made once
+    grading_build(aid, withheld_names(checks), course.work / "builds")  # made once, as PrepareHidden asks it
     jobs = [(str(course.root), aid, s, options) for s in students]
     results = []
     with ProcessPoolExecutor(max_workers=max(1, min(options.workers, len(jobs))), mp_context=get_context("fork"),

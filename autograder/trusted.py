@@ -30,7 +30,7 @@ from traitlets import Integer, Unicode
 
 from autograder.cells import nbgrader_meta
 from autograder.checks import Check, case_kinds, check_rng, draw_cases, judge, load_checks, reference_outcomes, \
-    score_check
+    score_check, withheld_names
 from autograder.grading_build import GradingBuild, grading_build, library_sources
 from autograder.kernel.protocol import (MAX_ANSWER_BYTES, Outcome, ValueFormatError, read_answer_message,
                                         write_inputs)
@@ -132,7 +132,7 @@ def prepare_hidden(checks_path, aid: str, nb, seed=None, builds_dir=None) -> Hid
         cases = draw_cases(check, check_rng(seed, check.name))
         references = reference_outcomes(check, cases)
         runs[check.name] = CheckRun(check, cases, references, case_kinds(check, cases, references, seed))
-    withheld = sorted({d for c in checks for d in c.withhold})
+    withheld = withheld_names(checks)
     build = grading_build(aid, withheld, builds_dir) if builds_dir else None
     hits = scan_withheld(sources, withheld)
     flags = scan_suspicious(sources) + scan_copied(sources, library_sources(withheld))

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from autograder.course import Course  # noqa: E402
-from autograder.checks import case_kinds, check_rng, draw_cases, judge, load_checks, reference_outcomes
+from autograder.checks import (case_kinds, check_rng, draw_cases, judge, load_checks, reference_outcomes,
+                               withheld_names)
 from autograder.grading_build import (exclusive_helpers, grading_build, strip_functions, withheld_targets)
 from autograder.kernel.protocol import read_answer_message, write_inputs
 from autograder.sandbox import package_dir
@@ -27,7 +28,7 @@ AIDS = [aid for aid in Course(REPO).assignment_ids() if Course(REPO).checks_file
 
 
 def _withheld(aid):
-    return sorted({d for c in load_checks(REPO / "solutions" / aid / "checks.py") for d in c.withhold})
+    return withheld_names(load_checks(REPO / "solutions" / aid / "checks.py"))
 
 
 @pytest.fixture(scope="module")

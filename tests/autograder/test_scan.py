@@ -36,7 +36,7 @@ import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
 from autograder.course import Course  # noqa: E402
-from autograder.checks import load_checks  # noqa: E402
+from autograder.checks import load_checks, withheld_names  # noqa: E402
 from autograder.grading_build import library_sources  # noqa: E402
 from autograder.scan import COPY_THRESHOLD, scan_copied, student_sources  # noqa: E402
 
@@ -77,7 +77,7 @@ def test_a_lightly_edited_copy_is_still_flagged_and_unrelated_code_is_not():
 @pytest.mark.parametrize("aid", AIDS)
 def test_the_honest_solutions_are_not_flagged_as_copies(aid):
     nb = nbformat.read(REPO / "solutions" / aid / f"{aid}.ipynb", as_version=4)
-    names = sorted({d for c in load_checks(REPO / "solutions" / aid / "checks.py") for d in c.withhold})
+    names = withheld_names(load_checks(REPO / "solutions" / aid / "checks.py"))
     sources = [(cell, re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*$", "", src, flags=re.M))
                for cell, src in student_sources(nb)]
     assert scan_copied(sources, library_sources(names), threshold=COPY_THRESHOLD) == []
