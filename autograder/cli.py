@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("aids", nargs="*", help="assignments (default: all)")
     r.add_argument("--out", default=None,
                    help="write the release to OUT/<aid>/ instead of assignments/ (course gradebook untouched)")
+    r.add_argument("--force", action="store_true",
+                   help="replace released folders even when files in them changed since their release")
     c = sub.add_parser("check", help="student self-check: run the visible tests of a notebook")
     c.add_argument("notebook")
     c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
@@ -66,16 +68,16 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     log = _log(args.verbose)
     from autograder.course import Course, CourseError  # noqa: PLC0415 - fast --help
-    from autograder.release import ReleaseLeakError  # noqa: PLC0415
+    from autograder.release import ReleaseLeakError, ReleaseOverwriteError  # noqa: PLC0415
     from autograder.sandbox import Limits, SandboxUnavailable  # noqa: PLC0415
 
     try:
         if args.command == "check":
-            from autograder.selfcheck import format_report, self_check  # noqa: PLC0415
+            from autograder.selfcheck import format_report, passed, self_check  # noqa: PLC0415
 
             statuses = self_check(args.notebook, timeout=args.timeout)
             print(format_report(Path(args.notebook).name, statuses))
-            return 0 if all(s.state == "pass" for s in statuses) else 1
+            return 0 if passed(statuses) else 1
         if args.command == "demo":
             from autograder.demo import REPO_ROOT, run_demo  # noqa: PLC0415
 
@@ -88,10 +90,10 @@ def main(argv=None) -> int:
             from autograder.release import release, release_to  # noqa: PLC0415
 
             if args.out:
-                for result in release_to(course, args.aids, Path(args.out), log=log):
+                for result in release_to(course, args.aids, Path(args.out), log=log, force=args.force):
                     print(f"released {result.aid}: " + ", ".join(str(p) for p in result.notebooks))
                 return 0
-            for result in release(course, args.aids, log=log):
+            for result in release(course, args.aids, log=log, force=args.force):
                 print(f"released {result.aid}: " + ", ".join(str(p.relative_to(course.root)) for p in result.notebooks))
             return 0
         if args.command == "collect":
@@ -145,7 +147,7 @@ def main(argv=None) -> int:
 
             print(format_table(status_rows(course, args.aids or None)))
             return 0
-    except (CourseError, SandboxUnavailable, ReleaseLeakError) as exc:
+    except (CourseError, SandboxUnavailable, ReleaseLeakError, ReleaseOverwriteError) as exc:
         print(f"convlab-grade: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - any other grader error: one clear line (the traceback with -v)

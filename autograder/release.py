@@ -5,10 +5,18 @@ saved in the gradebook). Afterwards every released notebook is rewritten in a ca
 outputs, no execution counts, sorted keys) so the release is byte-for-byte reproducible and CI can
 regenerate it and diff, and :func:`find_leaks` checks that no solution code, no hidden-test text, no
 ``checks.py`` and no mutant (``mutants/``, ``*.mutant``) reached the release.
+
+nbgrader replaces a release folder as a whole. So that no one's work is lost that way, every release
+records in ``assignments/<aid>/.convlab-release.json`` the SHA-256 of each file it wrote, and the next
+release refuses (:class:`ReleaseOverwriteError`), unless forced, while the folder holds a file that
+differs from its record or that the release did not write. A folder without a record (released before
+records existed) passes only if its notebooks are in the canonical form a release writes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -19,8 +27,12 @@ import nbformat
 from autograder.cells import MARKERS, marked_lines
 from autograder.course import Course, ensure_tools_on_path
 
-__all__ = ["ReleaseLeakError", "ReleaseResult", "release", "release_to", "find_leaks", "canonicalize",
-           "secret_lines"]
+__all__ = ["ReleaseLeakError", "ReleaseOverwriteError", "ReleaseResult", "release", "release_to", "find_leaks",
+           "canonicalize", "secret_lines", "changed_since_release", "RECORD"]
+
+#: In each released folder: ``{relative path: sha256}`` of every file the release wrote.
+RECORD = ".convlab-release.json"
+_NOT_RELEASED = {RECORD, ".ipynb_checkpoints", "__pycache__"}  # Lab's and Python's own litter is not work
 
 _MARKERS = (*MARKERS, "run_hidden(")
 _MIN_SECRET_CHARS = 10
@@ -29,6 +41,10 @@ _SECRET_FILES = ("checks.py", "mutants", "*.mutant")  # rglob patterns: files or
 
 class ReleaseLeakError(RuntimeError):
     """The generated release contains something that must stay in ``solutions/``."""
+
+
+class ReleaseOverwriteError(RuntimeError):
+    """Releasing would replace files someone changed (see :func:`changed_since_release`)."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +65,7 @@ def secret_lines(nb) -> set[str]:
     return {t for t in inside - outside if len(t) >= _MIN_SECRET_CHARS and not t.startswith("#")}
 
 
-def canonicalize(path: Path) -> None:
-    """Rewrite a released notebook deterministically: no outputs or counts, sorted JSON keys."""
+def _canonical_text(path: Path) -> str:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -58,7 +73,65 @@ def canonicalize(path: Path) -> None:
             cell.execution_count = None
         cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
-    nbformat.write(nb, path)
+    return nbformat.writes(nb) + "\n"  # what nbformat.write puts in a file
+
+
+def canonicalize(path: Path) -> None:
+    """Rewrite a released notebook deterministically: no outputs or counts, sorted JSON keys."""
+    path.write_text(_canonical_text(path), encoding="utf-8")
+
+
+def _released_files(folder: Path) -> dict[str, Path]:
+    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*"))
+            if p.is_file() and not _NOT_RELEASED & set(p.relative_to(folder).parts)}
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _write_record(folder: Path) -> None:
+    record = {name: _digest(p) for name, p in _released_files(folder).items()}
+    (folder / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _is_canonical(path: Path) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == _canonical_text(path)
+    except Exception:  # noqa: BLE001 - unreadable or not a notebook: not as a release writes it
+        return False
+
+
+def changed_since_release(folder: Path) -> list[str]:
+    """Why replacing the released ``folder`` would lose work: one line per file (empty: safe).
+
+    A file differing from the release's record, or not written by the release, counts; without a
+    record, a notebook not in canonical form (outputs, execution counts, another layout) does.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    record_file = folder / RECORD
+    record = json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else None
+    problems = []
+    for name, path in _released_files(folder).items():
+        if record is None:
+            if path.suffix == ".ipynb" and not _is_canonical(path):
+                problems.append(f"{path} has outputs or edits: it is not a notebook as the release writes it")
+        elif name not in record:
+            problems.append(f"{path} was not written by the release")
+        elif _digest(path) != record[name]:
+            problems.append(f"{path} was modified after the release wrote it")
+    return problems
+
+
+def _refuse_to_overwrite(folders) -> None:
+    problems = [line for folder in folders for line in changed_since_release(folder)]
+    if problems:
+        raise ReleaseOverwriteError(
+            "refusing to release over changed files (students work in mywork/, see README.md):\n  "
+            + "\n  ".join(problems)
+            + "\nmove them elsewhere, or run the release again with --force to replace them")
 
 
 def find_leaks(course: Course, aid: str) -> list[str]:
@@ -87,16 +160,19 @@ def find_leaks(course: Course, aid: str) -> list[str]:
     return problems
 
 
-def release(course: Course, aids=None, log=None) -> list[ReleaseResult]:
+def release(course: Course, aids=None, log=None, force: bool = False) -> list[ReleaseResult]:
     """Generate the release of ``aids`` (default: every assignment) and verify it.
 
-    Raises :class:`ReleaseLeakError` listing every problem found.
+    Raises :class:`ReleaseOverwriteError`, before anything is written, when a released folder holds
+    changed files (unless ``force``), and :class:`ReleaseLeakError` listing every leak found.
     """
     from nbgrader.converters import GenerateAssignment  # noqa: PLC0415 - heavy import, only when used
     from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415
 
     ensure_tools_on_path()
     aids = [course.require_assignment(a) for a in aids] if aids else course.assignment_ids()
+    if not force:
+        _refuse_to_overwrite(course.assignments / aid for aid in aids)
     results = []
     for aid in aids:
         cfg = course.config()
@@ -110,6 +186,7 @@ def release(course: Course, aids=None, log=None) -> list[ReleaseResult]:
         notebooks = tuple(sorted((course.assignments / aid).glob("*.ipynb")))
         for path in notebooks:
             canonicalize(path)
+        _write_record(course.assignments / aid)
         problems = find_leaks(course, aid)
         if problems:
             raise ReleaseLeakError(f"release of {aid} is not clean:\n  " + "\n  ".join(problems))
@@ -117,14 +194,16 @@ def release(course: Course, aids=None, log=None) -> list[ReleaseResult]:
     return results
 
 
-def release_to(course: Course, aids, out_dir, log=None) -> list[ReleaseResult]:
+def release_to(course: Course, aids, out_dir, log=None, force: bool = False) -> list[ReleaseResult]:
     """Release ``aids`` (default: all) into ``out_dir/<aid>/``, leaving the course untouched.
 
     The release is generated in a throw-away copy of the course (its own gradebook), verified like
-    :func:`release`, then copied; an existing ``out_dir/<aid>/`` is replaced.
+    :func:`release`, then copied; an existing ``out_dir/<aid>/`` is replaced, under the same rule.
     """
     aids = [course.require_assignment(a) for a in aids] if aids else course.assignment_ids()
     out_dir = Path(out_dir).resolve()
+    if not force:
+        _refuse_to_overwrite(out_dir / aid for aid in aids)
     results = []
     with tempfile.TemporaryDirectory(prefix="convlab-release-") as tmp:
         scratch = Course(Path(tmp))

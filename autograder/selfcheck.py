@@ -1,9 +1,12 @@
-"""``check NOTEBOOK``: a student's self-check, one readable line per question.
+"""``check NOTEBOOK``: a student's self-check, one readable line per exercise.
 
 Runs the notebook top to bottom in a plain local kernel (the student's own machine: no sandbox,
-no hidden tests, nothing graded) and reports, per answer cell, whether the visible tests that follow
-it pass. A question is an nbgrader solution cell; its visible tests are the locked code cells after
-it, up to the next solution cell.
+no hidden tests, nothing graded) and reports, per exercise, whether its answer cells run and the
+visible tests in it pass. An exercise is what a ``### Exercise N (P points): title`` heading starts
+(:func:`autograder.cells.exercises`), up to the next one: its answers are the nbgrader solution cells
+in it, its visible tests the locked code cells in it. A notebook without such headings has one
+question per solution cell instead. The Lab's Validate button reports the same lines
+(:mod:`autograder.lab`).
 """
 
 from __future__ import annotations
@@ -14,16 +17,24 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.cells import nbgrader_meta
+from jupyter_core.utils import run_sync
 
-__all__ = ["QuestionStatus", "self_check", "format_report", "summarize"]
+from autograder.cells import exercises, nbgrader_meta
+
+__all__ = ["QuestionStatus", "self_check", "self_check_async", "format_report", "summarize", "passed"]
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_TODO = "replace `raise NotImplementedError()`"
+_MARKS = {"pass": "pass", "fail": "FAIL", "unanswered": "todo", "error": "ERROR"}
 
 
 @dataclass(frozen=True)
 class QuestionStatus:
-    """``state`` is ``"pass"``, ``"fail"``, ``"unanswered"`` or ``"error"``; ``detail`` says why."""
+    """``state`` is ``"pass"``, ``"fail"``, ``"unanswered"`` or ``"error"``; ``detail`` says why.
+
+    ``question`` names it: the exercise heading as plain text (``Exercise 2 (35 points)
+    conv_backward_naive``), or a solution cell's grade_id in a notebook without exercise headings.
+    """
 
     question: str
     state: str
@@ -38,59 +49,69 @@ def _first_error(cell):
     return None
 
 
+def _question_starts(nb) -> dict[int, str]:
+    """``{cell index: name}`` of the cells where a question starts (exercise headings, else solution cells)."""
+    found = exercises(nb)
+    if found:
+        return {e.cell: e.label for e in found}
+    return {i: nbgrader_meta(c).get("grade_id", "?") for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and nbgrader_meta(c).get("solution")}
+
+
+def _status(question, answer_error, test_errors, tests) -> QuestionStatus:
+    if answer_error and answer_error[0] == "NotImplementedError":
+        return QuestionStatus(question, "unanswered", _TODO)
+    if answer_error:
+        return QuestionStatus(question, "error", f"your cell raised {answer_error[0]}: {answer_error[1]}")
+    if test_errors and test_errors[0][0] == "NotImplementedError":
+        # nbgrader's stub sits inside the function body: calling it is what raises
+        return QuestionStatus(question, "unanswered", _TODO)
+    if test_errors:
+        name, msg = test_errors[0]
+        return QuestionStatus(question, "fail", f"{name}: {msg}" if msg else name)
+    return QuestionStatus(question, "pass", f"{tests} visible test cell(s)" if tests else "no visible tests")
+
+
 def summarize(nb) -> list[QuestionStatus]:
-    """Read an executed notebook into one status per question (pure; no kernel)."""
-    statuses = []
-    question, answer_error, test_errors, tests = None, None, [], 0
-
-    def close():
-        if question is None:
-            return
-        if answer_error and answer_error[0] == "NotImplementedError":
-            statuses.append(QuestionStatus(question, "unanswered", "replace `raise NotImplementedError()`"))
-        elif answer_error:
-            statuses.append(QuestionStatus(question, "error", f"your cell raised {answer_error[0]}: {answer_error[1]}"))
-        elif test_errors and test_errors[0][0] == "NotImplementedError":
-            # nbgrader's stub sits inside the function body: calling it is what raises
-            statuses.append(QuestionStatus(question, "unanswered", "replace `raise NotImplementedError()`"))
-        elif test_errors:
-            name, msg = test_errors[0]
-            statuses.append(QuestionStatus(question, "fail", f"{name}: {msg}" if msg else name))
-        else:
-            statuses.append(QuestionStatus(question, "pass", f"{tests} visible test cell(s)" if tests else
-                                           "no visible tests"))
-
-    for cell in nb.cells:
-        if cell.cell_type != "code":
+    """Read an executed notebook into one status per exercise (pure; no kernel)."""
+    starts = _question_starts(nb)
+    found = {}  # question -> [first answer error, test errors, visible test cells]
+    question = None
+    for index, cell in enumerate(nb.cells):
+        question = starts.get(index, question)
+        if question is None or cell.cell_type != "code":
             continue
+        answer_error, test_errors, tests = found.setdefault(question, [None, [], 0])
         meta = nbgrader_meta(cell)
         if meta.get("solution"):
-            close()
-            question, answer_error, test_errors, tests = meta.get("grade_id", "?"), _first_error(cell), [], 0
-        elif question is not None and meta.get("locked") and cell.source.strip():
+            found[question][0] = answer_error or _first_error(cell)
+        elif meta.get("locked") and cell.source.strip():
             code = [ln for ln in cell.source.splitlines() if ln.strip() and not ln.strip().startswith("#")]
             if not code:  # a hidden-test cell as released: only a comment
                 continue
-            tests += 1
+            found[question][2] = tests + 1
             err = _first_error(cell)
             if err:
                 test_errors.append(err)
-    close()
-    return statuses
+    return [_status(q, *found.get(q, (None, [], 0))) for q in starts.values()]
+
+
+def passed(statuses: list[QuestionStatus]) -> bool:
+    """The verdict: every exercise passes its visible tests."""
+    return all(s.state == "pass" for s in statuses)
 
 
 def format_report(name: str, statuses: list[QuestionStatus]) -> str:
-    passed = sum(s.state == "pass" for s in statuses)
-    width = max([len(s.question) for s in statuses] + [8])
-    lines = [f"{name}: {passed} of {len(statuses)} questions pass their visible tests"]
-    marks = {"pass": "pass", "fail": "FAIL", "unanswered": "todo", "error": "ERROR"}
+    """What ``convlab-grade check`` prints: the verdict, then one line per exercise."""
+    count = sum(s.state == "pass" for s in statuses)
+    lines = [f"{name}: {count} of {len(statuses)} exercises pass their visible tests"]
     for s in statuses:
-        lines.append(f"  {s.question:<{width}}  {marks[s.state]:<5}  {s.detail}".rstrip())
+        lines.append(f"  {s.question}: {_MARKS[s.state]}" + (f" - {s.detail}" if s.detail else ""))
     lines.append("(Hidden tests run only when your notebook is graded.)")
     return "\n".join(lines)
 
 
-def self_check(path, timeout: int = 120) -> list[QuestionStatus]:
+async def self_check_async(path, timeout: int = 120) -> list[QuestionStatus]:
     """Execute ``path`` (a copy in memory; the file is not modified) and summarise it."""
     from nbclient import NotebookClient  # noqa: PLC0415 - only when a notebook actually runs
 
@@ -100,5 +121,10 @@ def self_check(path, timeout: int = 120) -> list[QuestionStatus]:
                             resources={"metadata": {"path": str(path.parent.resolve())}},
                             # the kernel's own start-up log (e.g. "running over TCP") means nothing to a student
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    client.execute()
+    await client.async_execute()
     return summarize(nb)
+
+
+def self_check(path, timeout: int = 120) -> list[QuestionStatus]:
+    """:func:`self_check_async`, for callers without an event loop (the command line)."""
+    return run_sync(self_check_async)(path, timeout=timeout)

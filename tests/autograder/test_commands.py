@@ -137,8 +137,8 @@ def test_check_blank_release_lists_every_question_as_todo(graded, capsys):
     code = cli.main(["check", str(graded[0].assignments / AID / NB)])
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
-    assert lines[0] == f"{NB}: 0 of 3 questions pass their visible tests"
-    assert [ln.split()[:2] for ln in lines[1:4]] == [["out_size", "todo"], ["relu", "todo"], ["pool1d", "todo"]]
+    assert lines[0] == f"{NB}: 0 of 3 exercises pass their visible tests"
+    assert [ln.split()[:2] for ln in lines[1:4]] == [["out_size:", "todo"], ["relu:", "todo"], ["pool1d:", "todo"]]
     assert "NotImplementedError" in lines[1]
     assert lines[-1] == "(Hidden tests run only when your notebook is graded.)"
 
@@ -150,7 +150,7 @@ def test_check_solved_notebook_pass_fail_todo(graded, tmp_path, capsys):
     assert solved is not None
     assert cli.main(["check", str(tmp_path / "solved" / NB)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"{NB}: 3 of 3 questions pass their visible tests"
+    assert lines[0] == f"{NB}: 3 of 3 exercises pass their visible tests"
     assert all(ln.split()[1] == "pass" for ln in lines[1:4]), lines
 
     mixed = {"relu": "def relu(x):\n    return x\n\n\ndef relu_grad(x, dout):\n    return dout * (x > 0)\n",
@@ -159,8 +159,8 @@ def test_check_solved_notebook_pass_fail_todo(graded, tmp_path, capsys):
     before = (tmp_path / "mixed" / NB).read_bytes()
     assert cli.main(["check", str(tmp_path / "mixed" / NB)]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"{NB}: 1 of 3 questions pass their visible tests"
-    by_question = {ln.split()[0]: ln for ln in lines[1:4]}
+    assert lines[0] == f"{NB}: 1 of 3 exercises pass their visible tests"
+    by_question = {ln.split()[0].rstrip(":"): ln for ln in lines[1:4]}
     assert by_question["out_size"].split()[1] == "pass"
     assert by_question["relu"].split()[1] == "FAIL"
     assert "AssertionError: relu([-1, 2, -3, 4]) should be [0, 2, 0, 4]" in by_question["relu"]

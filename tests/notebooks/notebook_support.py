@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.cells import nbgrader_meta, solution_regions
+from autograder.cells import exercise_headings, nbgrader_meta, solution_regions
 from autograder.course import Course
 
 from autograder.checks import case_kinds, check_rng, draw_cases, reference_outcomes
@@ -48,7 +48,6 @@ SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "assignments"
 
 NEEDS_ANSWER = "needs-answer"
-_EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)", re.M)
 
 
 def assignment_ids() -> list[str]:
@@ -92,13 +91,6 @@ def grade_cells(nb) -> dict[str, tuple[int, float]]:
         for i, c in enumerate(nb.cells)
         if cell_role(c) == "hidden_tests"
     }
-
-
-def exercise_headings(nb) -> list[tuple[int, int, float]]:
-    """``(cell index, N, P)`` for every ``### Exercise N (P points)`` heading of a markdown cell, in order."""
-    return [(i, int(number), float(points))
-            for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
-            for number, points in _EXERCISE_RE.findall(cell.source)]
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:
