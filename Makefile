@@ -12,6 +12,7 @@ help:
 	@echo "make demo   release + autograde the sample class, then train a ConvNet on the embedded digits"
 	@echo "make test   run every test (library, autograder, notebooks)"
 	@echo "make bench  run the benchmarks under bench/"
+	@echo "make lab    JupyterLab on your own copies in mywork/ (loopback, offline); headless: make lab LAB_ARGS=--no-browser"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,16 @@ demo: venv sysdeps
 
 bench: venv
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Students: JupyterLab on mywork/ (filled from assignments/ by `convlab-grade start`, never overwritten),
+# bound to 127.0.0.1, with lab-config/ on the config path: Validate runs `convlab-grade check`, no
+# news, update checks or extension manager, nbgrader's instructor panels off.
+.PHONY: lab
+LAB_ARGS ?=
+lab: venv
+	$(BIN)/convlab-grade --course $(CURDIR) start
+	JUPYTER_CONFIG_PATH=$(CURDIR)/lab-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+	  $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)/mywork --ServerApp.ip=127.0.0.1 $(LAB_ARGS)
 
 clean:
 	rm -rf $(VENV) out work .pytest_cache .hypothesis

@@ -1,4 +1,4 @@
-"""``convlab-grade``: release, check, collect, grade, feedback, export, status, demo.
+"""``convlab-grade``: release, start, check, collect, grade, feedback, export, status, demo.
 
 Thin: parses arguments and calls the module doing the work. Run ``convlab-grade -h``.
 """
@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the release to OUT/<aid>/ instead of assignments/ (course gradebook untouched)")
     r.add_argument("--force", action="store_true",
                    help="replace released folders even when files in them changed since their release")
+    sub.add_parser("start", help="student: copy the released notebooks you do not have yet into mywork/ "
+                                 "(never overwrites; says when a release changed)")
     c = sub.add_parser("check", help="student self-check: run the visible tests of a notebook")
     c.add_argument("notebook")
     c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
@@ -95,6 +97,12 @@ def main(argv=None) -> int:
                 return 0
             for result in release(course, args.aids, log=log, force=args.force):
                 print(f"released {result.aid}: " + ", ".join(str(p.relative_to(course.root)) for p in result.notebooks))
+            return 0
+        if args.command == "start":
+            from autograder.mywork import start  # noqa: PLC0415
+
+            for line in start(course):
+                print(line.text)
             return 0
         if args.command == "collect":
             from autograder.collect import CollectError, collect, report_lines  # noqa: PLC0415

@@ -3,6 +3,8 @@
 ``collect`` has its own module, ``test_collect.py``.
 """
 
+import hashlib
+import json
 import os
 import re
 import sys
@@ -20,7 +22,7 @@ from autograder.course import Course  # noqa: E402
 from autograder.demo import pick_mutants, run_demo  # noqa: E402
 from autograder.mutants import MutantError, apply_mutant, mutants_of, parse_mutant, read_mutant  # noqa: E402
 from autograder.grading import SubmissionResult, report_path  # noqa: E402
-from autograder.release import find_leaks, release  # noqa: E402
+from autograder.release import RECORD, ReleaseOverwriteError, find_leaks, release  # noqa: E402
 from autograder.reports import status_rows  # noqa: E402
 from autograder.sandbox import bwrap_problem  # noqa: E402
 from autograder.testing import make_submission  # noqa: E402
@@ -129,6 +131,56 @@ def test_release_is_byte_identical_when_run_again(graded, tmp_path, capsys):
     assert f"released {AID}" in capsys.readouterr().out
     assert _tree(out) == first
     assert course.gradebook.read_bytes() == gradebook_before, "release --out leaves the course alone"
+
+
+def _with_output(path: Path) -> None:
+    """What a student's run leaves in a released notebook: an output in its first code cell."""
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == "code")
+    cell.outputs = [nbformat.v4.new_output("stream", text="my work\n")]
+    nbformat.write(nb, path)
+
+
+def test_release_refuses_to_replace_changed_files_without_force(tmp_path, capsys):
+    course = new_fixture_course(tmp_path / "course")  # released once: the record is written
+    released = course.assignments / AID / NB
+    fresh = released.read_bytes()
+    assert json.loads((course.assignments / AID / RECORD).read_text()) == {NB: hashlib.sha256(fresh).hexdigest()}
+
+    # unchanged: released again without a word
+    assert cli.main(["--course", str(course.root), "release", AID]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and f"released {AID}" in captured.out and released.read_bytes() == fresh
+
+    # a student's run (outputs), an edit without a run, a file of their own: each refused, nothing touched
+    nb = nbformat.read(released, as_version=4)
+    nb.cells[3].source += "\n# my answer"
+    for change, why in [(_with_output, "was modified after the release wrote it"),
+                        (lambda p: nbformat.write(nb, p), "was modified after the release wrote it"),
+                        (lambda p: (p.parent / "notes.txt").write_text("mine"), "notes.txt was not written by the release")]:
+        change(released)
+        before = _tree(course.assignments)
+        assert cli.main(["--course", str(course.root), "release", AID]) == 2
+        err = capsys.readouterr().err
+        assert "refusing to release over changed files" in err and why in err and "--force" in err, err
+        assert _tree(course.assignments) == before, "a refused release writes nothing"
+        (course.assignments / AID / "notes.txt").unlink(missing_ok=True)
+    # --force replaces them with the release
+    assert cli.main(["--course", str(course.root), "release", AID, "--force"]) == 0
+    assert released.read_bytes() == fresh
+    # a release folder from before records existed: canonical notebooks pass, a run one is refused
+    (course.assignments / AID / RECORD).unlink()
+    release(course, [AID])
+    (course.assignments / AID / RECORD).unlink()
+    _with_output(released)
+    with pytest.raises(ReleaseOverwriteError, match="has outputs or edits"):
+        release(course, [AID])
+    # `--out` protects its target the same way
+    out = tmp_path / "elsewhere"
+    assert cli.main(["--course", str(course.root), "release", "--out", str(out)]) == 0
+    _with_output(out / AID / NB)
+    assert cli.main(["--course", str(course.root), "release", "--out", str(out)]) == 2
+    assert "was modified after the release wrote it" in capsys.readouterr().err
 
 
 # --- check (the student's self-check) ----------------------------------------------------------

@@ -1,0 +1,73 @@
+"""``start``: the student's own copies of the released notebooks, in ``mywork/<aid>/``.
+
+``assignments/`` belongs to the release (``convlab-grade release`` regenerates it, ``git pull`` updates
+it), so students work in ``mywork/`` (git-ignored), which neither ever writes. :func:`start` copies
+into it every released file that is not there yet and never replaces one that is. It remembers, in
+``mywork/.convlab-copied.json``, the digest of the release file each copy came from, so that when the
+release changes later it says so (and how to take the new version) instead of touching the copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.course import Course
+from autograder.release import RECORD
+
+__all__ = ["MYWORK", "StartLine", "start"]
+
+MYWORK = "mywork"
+_COPIED = ".convlab-copied.json"  # {path under mywork/: sha256 of the release file it was copied from}
+
+
+@dataclass(frozen=True)
+class StartLine:
+    """``action`` is ``"copied"``, ``"kept"`` or ``"kept, release updated"``; ``text`` is the line to print."""
+
+    action: str
+    text: str
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _release_files(course: Course) -> list[tuple[str, Path]]:
+    """``(path under mywork/, released file)`` for every released file a student works with."""
+    out = []
+    for folder in sorted(p for p in course.assignments.iterdir() if p.is_dir()) if course.assignments.is_dir() else []:
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(course.assignments)
+            if path.is_file() and path.name != RECORD and not any(part.startswith(".") for part in rel.parts):
+                out.append((str(rel), path))
+    return out
+
+
+def start(course: Course, dest=None) -> list[StartLine]:
+    """Copy what is missing from ``assignments/`` into ``dest`` (default ``mywork/``); one line per file."""
+    dest = Path(dest) if dest is not None else course.root / MYWORK
+    dest.mkdir(parents=True, exist_ok=True)
+    book = dest / _COPIED
+    copied = json.loads(book.read_text(encoding="utf-8")) if book.is_file() else {}
+    lines = []
+    for rel, source in _release_files(course):
+        target = dest / rel
+        shown = target.relative_to(course.root) if target.is_relative_to(course.root) else target
+        released = source.relative_to(course.root)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+            copied[rel] = _digest(source)
+            lines.append(StartLine("copied", f"copied {released} -> {shown}"))
+        elif rel in copied and copied[rel] != _digest(source):
+            lines.append(StartLine("kept, release updated", (
+                f"kept {shown}: {released} was updated since you copied it; your copy is unchanged. To take "
+                f"the new version, rename your copy (e.g. add -old to its name) and run this again")))
+        else:
+            lines.append(StartLine("kept", f"kept {shown} (yours; never overwritten)"))
+    book.write_text(json.dumps(copied, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return lines
