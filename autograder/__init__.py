@@ -31,6 +31,8 @@ Everything else judges, outside the sandbox, and reaches the kernel only through
   :mod:`autograder.page_check` keep them free of live markup; :mod:`autograder.sanitize` cleans tracebacks
 - :mod:`autograder.reports`       ``export`` and ``status`` from the trusted reports
 - :mod:`autograder.selfcheck`     ``check``: the student's self-check
+- :mod:`autograder.lab`           the students' Lab (``make lab``): Validate answered by the self-check
+- :mod:`autograder.mywork`        ``start``: the students' own copies in ``mywork/``, never overwritten
 - :mod:`autograder.mutants`       plausible wrong answers (``solutions/<aid>/mutants``) as patches
 - :mod:`autograder.testing`       helpers for test suites (submissions, grading one notebook, scoring)
 - :mod:`autograder.demo`          ``demo``: a sample class graded end to end

@@ -9,14 +9,13 @@ release changes later it says so (and how to take the new version) instead of to
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.release import RECORD
+from autograder.release import file_digest, released_files
 
 __all__ = ["MYWORK", "StartLine", "start"]
 
@@ -32,19 +31,10 @@ class StartLine:
     text: str
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _release_files(course: Course) -> list[tuple[str, Path]]:
-    """``(path under mywork/, released file)`` for every released file a student works with."""
-    out = []
-    for folder in sorted(p for p in course.assignments.iterdir() if p.is_dir()) if course.assignments.is_dir() else []:
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(course.assignments)
-            if path.is_file() and path.name != RECORD and not any(part.startswith(".") for part in rel.parts):
-                out.append((str(rel), path))
-    return out
+    """``(path under mywork/, released file)`` for every file of every released assignment."""
+    folders = sorted(p for p in course.assignments.iterdir() if p.is_dir()) if course.assignments.is_dir() else []
+    return [(f"{folder.name}/{name}", path) for folder in folders for name, path in released_files(folder).items()]
 
 
 def start(course: Course, dest=None) -> list[StartLine]:
@@ -61,9 +51,9 @@ def start(course: Course, dest=None) -> list[StartLine]:
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-            copied[rel] = _digest(source)
+            copied[rel] = file_digest(source)
             lines.append(StartLine("copied", f"copied {released} -> {shown}"))
-        elif rel in copied and copied[rel] != _digest(source):
+        elif rel in copied and copied[rel] != file_digest(source):
             lines.append(StartLine("kept, release updated", (
                 f"kept {shown}: {released} was updated since you copied it; your copy is unchanged. To take "
                 f"the new version, rename your copy (e.g. add -old to its name) and run this again")))

@@ -28,7 +28,7 @@ from autograder.cells import MARKERS, marked_lines
 from autograder.course import Course, ensure_tools_on_path
 
 __all__ = ["ReleaseLeakError", "ReleaseOverwriteError", "ReleaseResult", "release", "release_to", "find_leaks",
-           "canonicalize", "secret_lines", "changed_since_release", "RECORD"]
+           "canonicalize", "secret_lines", "changed_since_release", "released_files", "file_digest", "RECORD"]
 
 #: In each released folder: ``{relative path: sha256}`` of every file the release wrote.
 RECORD = ".convlab-release.json"
@@ -81,17 +81,19 @@ def canonicalize(path: Path) -> None:
     path.write_text(_canonical_text(path), encoding="utf-8")
 
 
-def _released_files(folder: Path) -> dict[str, Path]:
+def released_files(folder: Path) -> dict[str, Path]:
+    """``{path relative to folder: path}`` of the files a release of ``folder`` consists of (no record, no litter)."""
     return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*"))
             if p.is_file() and not _NOT_RELEASED & set(p.relative_to(folder).parts)}
 
 
-def _digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """SHA-256 of the file's bytes, in hex."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_record(folder: Path) -> None:
-    record = {name: _digest(p) for name, p in _released_files(folder).items()}
+    record = {name: file_digest(p) for name, p in released_files(folder).items()}
     (folder / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -114,13 +116,13 @@ def changed_since_release(folder: Path) -> list[str]:
     record_file = folder / RECORD
     record = json.loads(record_file.read_text(encoding="utf-8")) if record_file.is_file() else None
     problems = []
-    for name, path in _released_files(folder).items():
+    for name, path in released_files(folder).items():
         if record is None:
             if path.suffix == ".ipynb" and not _is_canonical(path):
                 problems.append(f"{path} has outputs or edits: it is not a notebook as the release writes it")
         elif name not in record:
             problems.append(f"{path} was not written by the release")
-        elif _digest(path) != record[name]:
+        elif file_digest(path) != record[name]:
             problems.append(f"{path} was modified after the release wrote it")
     return problems
 
