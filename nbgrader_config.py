@@ -6,6 +6,7 @@ Read by nbgrader's own commands (``nbgrader generate_assignment ...`` run from t
 Layout (relative to this file):
     solutions/<aid>/      nbgrader's source: solution notebooks, checks.py, small assets
     assignments/<aid>/    nbgrader's release: what students get (generated, never edited by hand)
+    mywork/<aid>/         git-ignored: the students' own copies (`convlab-grade start`, `make lab`)
     work/                 git-ignored course work folder: submitted/, autograded/, feedback/, gradebook.db
 """
 
