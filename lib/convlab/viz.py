@@ -77,7 +77,8 @@ def filter_grid(w, *, title: str | None = None, save=None, ncols=None, cmap: str
     common scale). Other depths draw the weights themselves, one tile per filter (C == 1)
     or per (filter, channel), a row per filter, on one colour scale symmetric about 0
     shared by all tiles, with a colorbar of the weight values; grey gaps separate tiles.
-    Every filter pixel is drawn at least about 0.15 inch wide, so 3x3 filters stay legible.
+    Each filter is drawn about half an inch wide (a pixel at least 1/8 inch), unless that
+    would make the figure wider than about 13 inches.
     """
     w = to_numpy(w)
     if w.ndim != 4:
