@@ -7,8 +7,8 @@ prints one line per epoch and the test accuracy, and writes under ``--out``
 (default ``out/demo/``):
 
 - ``training_curves.png``: loss per iteration, train/val accuracy per epoch
-- ``first_layer_filters.png``: the 32 learned 3x3 filters of the first CONV layer
-- ``activations.png``: the first layer's activation maps for one test digit
+- ``first_layer_filters.png``: the 32 learned 3x3 filters of the first CONV layer, with their colour scale
+- ``activations.png``: one test digit and the first layer's activation maps for it
 - ``architecture.png``: the output volume of every layer
 
 Training takes about 10 s on 2 idle CPU cores (98-99% test accuracy over seeds 0-3).
@@ -83,7 +83,7 @@ def write_figures(result: DemoResult, out: Path) -> dict:
     viz.training_curves(result.solver.history, title=f"digits: test accuracy {result.test_acc:.2%}",
                         save=paths["training curves"])
     viz.filter_grid(net.params["W1"], title="learned first-layer filters (3x3x1)", save=paths["first-layer filters"])
-    viz.activation_maps(a1, title=f"first CONV layer on a test '{int(result.data['y_test'][0])}'",
+    viz.activation_maps(a1, image=first[0], title=f"first CONV layer on a test '{int(result.data['y_test'][0])}'",
                         save=paths["activation maps"])
     viz.volume_diagram(net, save=paths["architecture"])
     return paths

@@ -12,10 +12,14 @@ cropping (e.g. W=10, F=3, P=0, S=2 gives 4.5).
 from __future__ import annotations
 
 from numbers import Integral
+from typing import NamedTuple
 
 __all__ = [
     "effective_kernel_size",
     "conv_output_size",
+    "TilingFixes",
+    "tiling_fixes",
+    "tiling_hint",
     "pool_output_size",
     "same_padding",
     "full_padding",
@@ -69,15 +73,82 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, pad: int = 0, dila
     if span < 0:
         raise ValueError(
             f"invalid convolution ({desc}): the filter (effective size {f_eff}) is larger than "
-            f"the padded input ({size} + 2*{pad} = {size + 2 * pad})"
+            f"the padded input ({size} + 2*{pad} = {size + 2 * pad}); "
+            + tiling_hint(size, kernel, stride, pad, dilation, axis=axis)
         )
     if span % stride:
         raise ValueError(
             f"invalid convolution ({desc}): ({axis} - F_eff + 2P)/S + 1 = ({size} - {f_eff} + {2 * pad})/{stride} + 1 "
-            f"= {span / stride + 1:g} is not an integer; the filter does not tile the input "
-            f"(change the padding or the stride)"
+            f"= {span / stride + 1:g} is not an integer; the filter does not tile the input; "
+            + tiling_hint(size, kernel, stride, pad, dilation, axis=axis)
         )
     return span // stride + 1
+
+
+class TilingFixes(NamedTuple):
+    """The single changes that make a convolution setting tile, the other numbers kept.
+
+    Each field lists every value in its range that works, ascending.
+    """
+
+    strides: tuple  # S in 1..max(W + 2P - F_eff, 1)
+    pads: tuple  # P in 0..F_eff - 1 (more padding only adds windows that see nothing but zeros)
+    kernels: tuple  # F whose effective size fits the padded input
+    no_pad_at_all: bool  # True when no padding whatever works: S is even and W - F_eff is odd
+
+
+def _tiles(size: int, f_eff: int, stride: int, pad: int) -> bool:
+    """Whether a filter of effective size ``f_eff`` fits the padded input and tiles it exactly."""
+    span = size - f_eff + 2 * pad
+    return span >= 0 and span % stride == 0
+
+
+def tiling_fixes(size: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1) -> TilingFixes:
+    """Which strides, paddings and filter sizes make ``(W - F_eff + 2P)/S + 1`` an integer.
+
+    Each list changes one number and keeps the others. Padding changes ``W - F_eff + 2P`` in
+    steps of 2, so at an even stride it can never fix an odd ``W - F_eff``: ``no_pad_at_all``.
+    Returns a :class:`TilingFixes`; a setting that already tiles appears in its own lists.
+    """
+    size = _check_int("size", size, 1)
+    stride = _check_int("stride", stride, 1)
+    pad = _check_int("pad", pad, 0)
+    f_eff = effective_kernel_size(kernel, dilation)
+    padded = size + 2 * pad
+    strides = tuple(s for s in range(1, max(padded - f_eff, 1) + 1) if _tiles(size, f_eff, s, pad))
+    pads = tuple(p for p in range(f_eff) if _tiles(size, f_eff, stride, p))
+    kernels = tuple(f for f in range(1, padded + 1) if _tiles(size, effective_kernel_size(f, dilation), stride, pad))
+    return TilingFixes(strides, pads, kernels, stride % 2 == 0 and (size - f_eff) % 2 == 1)
+
+
+def _nearest(values, current: int, keep: int = 3) -> str:
+    """The ``keep`` values closest to ``current``, ascending: '1, 2 or 4', or '8, 12, 16 (and 3 more)'."""
+    chosen = sorted(sorted(values, key=lambda v: (abs(v - current), v))[:keep])
+    if len(values) > keep:
+        return ", ".join(map(str, chosen)) + f" (and {len(values) - keep} more)"
+    return ", ".join(map(str, chosen[:-1])) + f" or {chosen[-1]}" if len(chosen) > 1 else str(chosen[0])
+
+
+def tiling_hint(size: int, kernel: int, stride: int = 1, pad: int = 0, dilation: int = 1, *,
+                axis: str = "W") -> str:
+    """One sentence naming only the changes that would make this setting tile (from :func:`tiling_fixes`).
+
+    E.g. W=10, F=3, S=2, P=0: 'no padding works with S=2 here (W - F_eff = 7 is odd and 2P is
+    even); keeping the other numbers, S=1 or 7 would tile it, or F=2, 4, 6 (and 2 more)'.
+    """
+    fixes = tiling_fixes(size, kernel, stride, pad, dilation)
+    f_eff = effective_kernel_size(kernel, dilation)
+    would = [f"{name}={_nearest(values, current)}" for name, values, current in
+             (("S", fixes.strides, stride), ("P", fixes.pads, pad), ("F", fixes.kernels, kernel)) if values]
+    parts = []
+    if fixes.no_pad_at_all:
+        parts.append(f"no padding works with S={stride} here ({axis} - F_eff = {size - f_eff} is odd and 2P is even)")
+    elif not fixes.pads:
+        parts.append(f"no padding from 0 to F_eff - 1 = {f_eff - 1} works with S={stride} here")
+    if would:
+        parts.append("keeping the other numbers, " + would[0] + " would tile it"
+                     + "".join(f", or {w}" for w in would[1:]))
+    return "; ".join(parts) if parts else "no single change of S, P or F makes it tile"
 
 
 def pool_output_size(size: int, pool: int, stride: int | None = None, pad: int = 0) -> int:

@@ -1,8 +1,9 @@
 """Interactive explorers for notebooks, each also drawable as a static PNG.
 
 - :class:`ShapeExplorer`: sliders for W, F, S, P and dilation showing the output size
-  ``(W - F_eff + 2P)/S + 1``, or why the setting is invalid and which S or P would fix it,
-  with the notes' 1-D picture of the filter positions.
+  ``(W - F_eff + 2P)/S + 1``, or why the setting is invalid and which S, P or F would fix it
+  (only changes that work: :func:`convlab.shapes.tiling_fixes`), with the notes' 1-D picture
+  of the filter positions.
 - :class:`ConvStepper`: steps a convolution through every output position, highlighting
   the input window, the filter and the output cell, like the notes' animated demo.
 
@@ -10,12 +11,15 @@ The logic lives in pure functions (:func:`describe_conv`, :func:`stepper_frame`)
 matplotlib drawings (:meth:`figure`, :meth:`to_png`); ipywidgets is only imported by
 :meth:`widget`. Displayed in a notebook, an explorer sends both the live widget and a
 PNG of its current state, so a front end without widget support (nbconvert, a static
-viewer) still shows the picture.
+viewer) still shows the picture. Either view shows the explorer's :meth:`text` once: the
+widget as a live line of text above a picture drawn without it, the PNG as the figure's
+caption.
 """
 
 from __future__ import annotations
 
 import io
+import textwrap
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,7 +27,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from convlab.shapes import conv_output_size, effective_kernel_size
+from convlab.shapes import conv_output_size, effective_kernel_size, tiling_fixes
 
 __all__ = [
     "ConvSetting",
@@ -47,12 +51,17 @@ def figure_png(fig: Figure, path=None, dpi: int = 90) -> bytes:
     return data
 
 
+def _caption(fig: Figure, text: str) -> None:
+    """Write ``text`` above the figure as its caption, wrapped to the figure's width."""
+    fig.suptitle(textwrap.fill(text, width=int(fig.get_figwidth() * 15)), fontsize=8)
+
+
 class _LiveMixin:
     """Shared display plumbing: a widget when a front end can show one, a PNG otherwise."""
 
     def to_png(self, path=None) -> bytes:
-        """The current state drawn as PNG bytes (and written to ``path`` if given)."""
-        return figure_png(self.figure(), path)
+        """The current state drawn as PNG bytes, captioned with :meth:`text` (and written to ``path``)."""
+        return figure_png(self.figure(caption=True), path)
 
     def _repr_png_(self):
         return self.to_png()
@@ -80,53 +89,40 @@ class ConvSetting(NamedTuple):
     f_eff: int  # F + (F - 1)(dilation - 1)
     out: int | None  # output size, None when invalid
     reason: str  # "" when valid, else why not (from convlab.shapes)
-    fixes: dict  # when invalid: {"S": [strides that work], "P": [paddings that work]}
+    fixes: dict  # when invalid: {"S": [...], "P": [...], "F": [...]}, the values that work (others kept)
 
 
 def describe_conv(W: int, F: int, S: int = 1, P: int = 0, dilation: int = 1) -> ConvSetting:
     """Output size of a convolution along one axis, or the reason it is invalid and fixes.
 
-    Uses :func:`convlab.shapes.conv_output_size`. ``fixes`` lists, keeping the other
-    numbers, the strides in 1..W+2P-F_eff+1 and the paddings in 0..F_eff that make it valid.
+    Uses :func:`convlab.shapes.conv_output_size`, whose message names only changes that work.
+    ``fixes`` lists, keeping the other numbers, every stride, padding (0..F_eff-1) and filter
+    size that makes the setting valid (:func:`convlab.shapes.tiling_fixes`).
     """
     f_eff = effective_kernel_size(F, dilation)
     try:
         return ConvSetting(W, F, S, P, dilation, f_eff, conv_output_size(W, F, S, P, dilation), "", {})
     except ValueError as exc:
         reason = str(exc)
-
-    def works(**change):
-        setting = {"size": W, "kernel": F, "stride": S, "pad": P, "dilation": dilation, **change}
-        try:
-            conv_output_size(**setting)
-        except ValueError:
-            return False
-        return True
-
-    fixes = {"S": [s for s in range(1, max(W + 2 * P - f_eff, 0) + 2) if works(stride=s)],
-             "P": [p for p in range(0, f_eff + 1) if works(pad=p)]}
-    return ConvSetting(W, F, S, P, dilation, f_eff, None, reason, fixes)
+    fixes = tiling_fixes(W, F, S, P, dilation)
+    return ConvSetting(W, F, S, P, dilation, f_eff, None, reason,
+                       {"S": list(fixes.strides), "P": list(fixes.pads), "F": list(fixes.kernels)})
 
 
 def _setting_text(s: ConvSetting) -> str:
-    """One line: the formula with the numbers filled in, or INVALID with the reason and fixes."""
-    head = f"W={s.W}, F={s.F}, S={s.S}, P={s.P}"
-    if s.dilation > 1:
-        head += f", dilation={s.dilation} (F_eff={s.f_eff})"
+    """One line: the formula with the numbers filled in, or INVALID with the reason (which names the fixes)."""
     if s.out is not None:
+        head = f"W={s.W}, F={s.F}, S={s.S}, P={s.P}"
+        if s.dilation > 1:
+            head += f", dilation={s.dilation} (F_eff={s.f_eff})"
         return f"{head}: output size (W - F + 2P)/S + 1 = ({s.W} - {s.f_eff} + {2 * s.P})/{s.S} + 1 = {s.out}"
-    hint = []
-    if s.fixes.get("S"):
-        hint.append(f"strides that work: {s.fixes['S']}")
-    if s.fixes.get("P"):
-        hint.append(f"paddings that work: {s.fixes['P']}")
-    return f"{head}: INVALID. {s.reason}" + (f" [{'; '.join(hint)}]" if hint else "")
+    return f"INVALID. {s.reason}"  # the reason names W, F, S, P (and dilation) itself
 
 
-def _draw_setting(s: ConvSetting) -> Figure:
-    """The notes' 1-D picture: padded input cells, every filter position, the outputs."""
+def _draw_setting(s: ConvSetting, caption: str | None = None) -> Figure:
+    """The notes' 1-D picture: padded input cells, every filter position, the outputs (+ ``caption``)."""
     total = s.W + 2 * s.P
-    fig = Figure(figsize=(max(4, 0.55 * total + 1.5), 3.2))
+    fig = Figure(figsize=(max(4, 0.55 * total + 1.5), 3.2), layout="constrained")
     ax = fig.add_subplot()
     for i in range(total):
         pad = i < s.P or i >= s.P + s.W
@@ -142,9 +138,7 @@ def _draw_setting(s: ConvSetting) -> Figure:
             ax.add_patch(Rectangle((start + (s.f_eff - 1) / 2, -2.6), 1, 1, facecolor=f"C{o % 10}", alpha=0.35,
                                    edgecolor="black"))
             ax.text(start + (s.f_eff - 1) / 2 + 0.5, -2.1, f"y{o}", ha="center", va="center", fontsize=8)
-        title = f"output size {s.out}"
     else:
-        title = "invalid: the filter does not tile the padded input"
         start, o = 0, 0
         while start + s.f_eff <= total and o < 30:  # show where the windows would fall
             ax.plot([start + 0.5, start + s.f_eff - 0.5], [-0.4 - 0.35 * (o % 3)] * 2, "-", color="C3", lw=1)
@@ -154,7 +148,8 @@ def _draw_setting(s: ConvSetting) -> Figure:
             ax.add_patch(Rectangle((start, -0.1), total - start, 1.2, fill=False, edgecolor="C3", lw=2, ls="--"))
             ax.text(start, 1.2, f"next window needs {s.f_eff} cells, {total - start} left", color="C3",
                     fontsize=7, va="bottom")
-    ax.set_title(f"W={s.W} F={s.F} S={s.S} P={s.P} dilation={s.dilation}: {title}", fontsize=9)
+    if caption:
+        _caption(fig, caption)
     ax.set_xlim(-0.5, total + 0.5)
     ax.set_ylim(-2.9, 1.4)
     ax.set_aspect("equal")
@@ -189,8 +184,9 @@ class ShapeExplorer(_LiveMixin):
     def text(self) -> str:
         return _setting_text(self.state)
 
-    def figure(self) -> Figure:
-        return _draw_setting(self.state)
+    def figure(self, caption: bool = True) -> Figure:
+        """The 1-D picture, with :meth:`text` as its caption unless ``caption=False``."""
+        return _draw_setting(self.state, self.text() if caption else None)
 
     def widget(self):
         """The live ipywidgets view: five sliders, the verdict, and the 1-D picture."""
@@ -207,7 +203,7 @@ class ShapeExplorer(_LiveMixin):
             state = self.state
             color = "green" if state.out is not None else "crimson"
             verdict.value = f"<span style='color:{color}'>{self.text()}</span>"
-            picture.value = self.to_png()
+            picture.value = figure_png(self.figure(caption=False))  # the verdict above is its caption
 
         for s in sliders.values():
             s.observe(refresh, names="value")
@@ -277,9 +273,12 @@ def _grid(ax, values, title, highlight=None, color="C0", fmt="{:g}"):
 class ConvStepper(_LiveMixin):
     """Step a small convolution through every output cell, as in the notes' demo.
 
-    Defaults reproduce the notes' setting: a 5x5x3 input with P=1 (7x7x3 padded),
-    two 3x3x3 filters, S=2, giving a 3x3x2 output; values are small integers drawn
-    with ``seed``. Pass ``x`` (C, H, W), ``w`` (K, C, F, F), ``b`` (K,) to use your own.
+    Defaults reproduce the notes' setting (their 5x5x3 input, 3x3x3 filters, 3x3x2 output),
+    in the library's channels-first layout: x of 3 channels of 5x5 with P=1 (7x7 padded),
+    two filters of 3 channels of 3x3, S=2, giving 2 output channels of 3x3; values are
+    small integers drawn with ``seed``. Pass ``x`` (C, H, W), ``w`` (K, C, F, F), ``b`` (K,)
+    to use your own. Steps are 0-based in :meth:`go` and :attr:`step`; the text and the
+    widget's slider count from 1 ("step 1/18" is ``go(0)``).
     """
 
     def __init__(self, x=None, w=None, b=None, *, stride: int = 2, pad: int = 1, seed: int = 0):
@@ -316,48 +315,55 @@ class ConvStepper(_LiveMixin):
         return stepper_frame(self.x, self.w, self.b, stride=self.stride, pad=self.pad, step=self.step)
 
     def text(self) -> str:
+        """The current step (counted from 1) and the dot product it computes, channels first."""
         f = self.state
-        C = self.x.shape[0]
+        _, C, FH, FW = self.w.shape
         return (f"step {self.step + 1}/{self.num_steps}: out[{f.k}, {f.i}, {f.j}] = "
                 f"sum(x_pad[:, {f.rows[0]}:{f.rows[1]}, {f.cols[0]}:{f.cols[1]}] * w{f.k}) + b{f.k} "
-                f"= {f.value:g}  (a dot product of {C}x{self.w.shape[2]}x{self.w.shape[3]} numbers plus a bias)")
+                f"= {f.value:g}  (a dot product of {C} channels x {FH}x{FW} = {C * FH * FW} numbers, plus a bias)")
 
-    def figure(self) -> Figure:
+    def figure(self, caption: bool = True) -> Figure:
+        """Every channel of x_pad, of each filter and of the output, with :meth:`text` as caption.
+
+        A row per channel: column 0 the padded input, then one column per filter (its bias
+        above channel 0), then the output, whose channel k is filter k's activation map.
+        """
         f = self.state
         C = self.x.shape[0]
         K = self.w.shape[0]
-        xp = np.pad(self.x, ((0, 0), (self.pad, self.pad), (self.pad, self.pad)))
+        xp = np.pad(self.x, ((0, 0), (self.pad, self.pad), (self.pad, self.pad)))  # (C, H+2P, W+2P)
         rows = max(C, K)
-        fig = Figure(figsize=(2.2 * (2 + K), 2.2 * rows + 0.6))
+        fig = Figure(figsize=(2.2 * (2 + K), 2.2 * rows + 0.6), layout="constrained")
         axes = fig.subplots(rows, 2 + K, squeeze=False)
         for ax in axes.flat:
             ax.set_axis_off()
         for c in range(C):
-            _grid(axes[c, 0], xp[c], f"input x[:, :, {c}] (padded)", (f.rows, f.cols), "C0")
+            _grid(axes[c, 0], xp[c], f"x_pad, channel {c}", (f.rows, f.cols), "C0")
             for k in range(K):
                 active = ((0, self.w.shape[2]), (0, self.w.shape[3])) if k == f.k else None
-                bias = f", b{k}={self.b[k]:g}" if c == 0 else ""
-                _grid(axes[c, 1 + k], self.w[k, c], f"filter w{k}[:, :, {c}]{bias}", active, "C1")
+                bias = f" (b{k} = {self.b[k]:g})" if c == 0 else ""
+                _grid(axes[c, 1 + k], self.w[k, c], f"w{k}, channel {c}{bias}", active, "C1")
         for k in range(K):
             highlight = ((f.i, f.i + 1), (f.j, f.j + 1)) if k == f.k else None
-            _grid(axes[k, 1 + K], f.filled[k], f"output [:, :, {k}]", highlight, "C2")
-        fig.suptitle(self.text(), fontsize=8)
+            _grid(axes[k, 1 + K], f.filled[k], f"out, channel {k}", highlight, "C2")
+        if caption:
+            _caption(fig, self.text())
         return fig
 
     def widget(self):
-        """The live view: a play button and a step slider driving the picture."""
+        """The live view: a play button and a step slider (1..num_steps, as the caption counts) driving the picture."""
         import ipywidgets as widgets  # noqa: PLC0415 - only for live notebooks
 
-        slider = widgets.IntSlider(value=self.step, min=0, max=self.num_steps - 1, description="step")
-        play = widgets.Play(value=self.step, min=0, max=self.num_steps - 1, interval=900)
+        slider = widgets.IntSlider(value=self.step + 1, min=1, max=self.num_steps, description="step")
+        play = widgets.Play(value=self.step + 1, min=1, max=self.num_steps, interval=900)
         widgets.jslink((play, "value"), (slider, "value"))
         caption = widgets.HTML()
         picture = widgets.Image(format="png")
 
         def refresh(_change=None):
-            self.go(slider.value)
+            self.go(slider.value - 1)
             caption.value = self.text()
-            picture.value = self.to_png()
+            picture.value = figure_png(self.figure(caption=False))  # the caption line above is its caption
 
         slider.observe(refresh, names="value")
         refresh()

@@ -172,7 +172,9 @@ def receptive_field_reference(kernels, strides):
     return shapes.receptive_field(list(kernels), list(strides))
 
 
-_SHAPE_FORMULAS = ["convlab.shapes.conv_output_size", "convlab.shapes.pool_output_size"]
+# tiling_fixes / tiling_hint say whether a setting tiles: the validation half of conv_output_size
+_SHAPE_FORMULAS = ["convlab.shapes.conv_output_size", "convlab.shapes.pool_output_size",
+                   "convlab.shapes.tiling_fixes", "convlab.shapes.tiling_hint"]
 
 CHECKS = [
     Check(name="activation_map", grade_id="activation_map_hidden", cases=activation_map_cases,
