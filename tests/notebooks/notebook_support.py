@@ -137,11 +137,16 @@ def mutant_source(mutant: Mutant) -> str:
     return apply_mutant(solution_notebook(mutant.aid), mutant)
 
 
-def run_notebook(nb, cwd, timeout: int = 120) -> float:
-    """Execute ``nb`` in place (errors recorded, not raised) with ``cwd`` as working folder; returns seconds."""
+def run_notebook(nb, cwd, timeout: int = 120, *, run_all: bool = False) -> float:
+    """Execute ``nb`` in place with ``cwd`` as working folder; returns seconds.
+
+    By default every error is recorded and execution goes on. With ``run_all`` it behaves like
+    JupyterLab's Run All: an error stops the run (``nbclient.exceptions.CellExecutionError``) unless
+    its cell carries the tag ``raises-exception``, which both JupyterLab and nbclient honour.
+    """
     from nbclient import NotebookClient  # noqa: PLC0415 - heavy import, slow tests only
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=not run_all,
                             resources={"metadata": {"path": str(cwd)}})
     start = time.perf_counter()
     client.execute()

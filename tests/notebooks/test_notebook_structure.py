@@ -64,6 +64,23 @@ def test_notebook_is_committed_without_outputs(nb):
             assert cell.outputs == [] and cell.execution_count is None, f"cell {i} has outputs: strip them"
 
 
+RUN_ALL_TAG = "raises-exception"
+
+
+@pytest.mark.parametrize("where", ["solutions", "assignments"])
+def test_run_all_goes_on_past_unanswered_exercises(aid, where):
+    # JupyterLab's Run All (and nbclient) stop at the first error unless its cell carries this tag; every
+    # visible-test and needs-answer cell fails until its exercise is answered, and must not blank the rest.
+    path = solution_notebook(aid) if where == "solutions" else RELEASE / aid / f"{aid}.ipynb"
+    cells = read_notebook(path).cells
+    untagged = [i for i, c in enumerate(cells) if cell_role(c) in ("visible_tests", "needs_answer")
+                and RUN_ALL_TAG not in c.get("metadata", {}).get("tags", [])]
+    assert not untagged, f"{where}/{aid}: cells {untagged} can fail unanswered but lack the tag {RUN_ALL_TAG!r}"
+    assert not [i for i, c in enumerate(cells) if cell_role(c) in ("setup", "hidden_tests")
+                and RUN_ALL_TAG in c.get("metadata", {}).get("tags", [])], (
+        f"{where}/{aid}: a setup or hidden-test cell must never fail, so it carries no {RUN_ALL_TAG!r} tag")
+
+
 def test_first_code_cell_loads_autoreload_and_imports(nb):
     first = next(c for c in nb.cells if c.cell_type == "code")
     assert "%load_ext autoreload" in first.source and "%autoreload 2" in first.source
