@@ -41,6 +41,8 @@ __all__ = [
     "run_notebook",
     "error_cells",
     "validation_points",
+    "estimated_hours",
+    "stated_hours",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,11 @@ SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "assignments"
 
 NEEDS_ANSWER = "needs-answer"
+# The course's time estimate (README, each intro): reading at about this many words a minute, plus this
+# many minutes per line of the worked solution, rounded up to the half hour. Not measured on students.
+READING_WORDS_PER_MINUTE = 100
+MINUTES_PER_SOLUTION_LINE = 2
+_HOURS_RE = re.compile(r"\*\*Time(?: and how to work)?\.\*\*\s+About\s+(\d+(?:\.5)?)\s+hours?")
 _EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)", re.M)
 
 
@@ -125,6 +132,23 @@ def intro_points(nb) -> dict[str, float]:
             col, pts = names.index("exercise"), names.index("points")
             return {r[col]: float(r[pts]) for r in rows}
     return {}
+
+
+def estimated_hours(nb) -> float:
+    """The time estimate of a notebook: its markdown words read at ``READING_WORDS_PER_MINUTE`` plus
+    ``MINUTES_PER_SOLUTION_LINE`` per non-blank, non-comment line of its solutions, in half hours (rounded up)."""
+    words = sum(len(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    lines = sum(1 for c in nb.cells if cell_role(c) == "solution"
+                for region in solution_regions(c.source) for line in region.splitlines()
+                if line.strip() and not line.strip().startswith("#"))
+    minutes = words / READING_WORDS_PER_MINUTE + MINUTES_PER_SOLUTION_LINE * lines
+    return -(-minutes // 30) / 2
+
+
+def stated_hours(text: str) -> float | None:
+    """The hours of a ``**Time.** About N hours`` sentence, or None."""
+    found = _HOURS_RE.search(text)
+    return float(found.group(1)) if found else None
 
 
 def mutants() -> list[Mutant]:

@@ -19,6 +19,10 @@ from autograder.checks import case_kinds, check_rng, draw_cases, load_checks, re
 from autograder.mutants import MUTANTS_DIR, SUFFIX, solution_source
 from .notebook_support import (
     RELEASE,
+    ROOT,
+    estimated_hours,
+    markdown_tables,
+    stated_hours,
     SOLUTIONS,
     assignment_ids,
     cell_role,
@@ -162,6 +166,19 @@ def test_points_are_stated_once_per_exercise(nb):
     intro = next(c.source for c in nb.cells if c.cell_type == "markdown")
     for said in re.findall(r"(\d+) points in total", intro):
         assert float(said) == total, f"the intro says {said} points in total, the cells carry {total:g}"
+
+
+def test_the_time_estimate_is_stated_and_follows_the_rule(aid, nb):
+    # The intro and the README's course table give the same estimate, within half an hour of the rule
+    # (reading speed and minutes per solution line, notebook_support.estimated_hours) for the text as it is.
+    said = stated_hours(nb.cells[0].source)
+    assert said is not None, f"{aid}: the intro needs a '**Time.** About N hours' (or '**Time and how to work.**') sentence"
+    rule = estimated_hours(nb)
+    assert abs(said - rule) <= 0.5, f"{aid}: the intro says about {said:g} hours, the rule gives {rule:g}: update it"
+    rows = [dict(zip([h.lower() for h in table[0]], row)) for table in markdown_tables((ROOT / "README.md").read_text())
+            if "time" in [h.lower() for h in table[0]] for row in table[1:]]
+    readme = [r["time"] for r in rows if r.get("notebook") == f"`{aid}`"]
+    assert readme == [f"~{said:g} h"], f"README's course table gives {readme} for {aid}, the intro about {said:g} hours"
 
 
 @pytest.mark.parametrize("seed", [1, 2])
