@@ -50,11 +50,6 @@ SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "assignments"
 
 NEEDS_ANSWER = "needs-answer"
-# The course's time estimate (README, each intro): reading at about this many words a minute, plus this
-# many minutes per line of the worked solution, rounded up to the half hour. Not measured on students.
-READING_WORDS_PER_MINUTE = 100
-MINUTES_PER_SOLUTION_LINE = 2
-_HOURS_RE = re.compile(r"\*\*Time(?: and how to work)?\.\*\*\s+About\s+(\d+(?:\.5)?)\s+hours?")
 _EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)", re.M)
 
 
@@ -132,6 +127,13 @@ def intro_points(nb) -> dict[str, float]:
             col, pts = names.index("exercise"), names.index("points")
             return {r[col]: float(r[pts]) for r in rows}
     return {}
+
+
+# The course's time estimate (README, each intro): reading at about this many words a minute, plus this
+# many minutes per line of the worked solution, rounded up to the half hour. Not measured on students.
+READING_WORDS_PER_MINUTE = 100
+MINUTES_PER_SOLUTION_LINE = 2
+_HOURS_RE = re.compile(r"\*\*Time(?: and how to work)?\.\*\*\s+About\s+(\d+(?:\.5)?)\s+hours?")
 
 
 def estimated_hours(nb) -> float:
