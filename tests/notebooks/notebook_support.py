@@ -41,6 +41,8 @@ __all__ = [
     "run_notebook",
     "error_cells",
     "validation_points",
+    "estimated_hours",
+    "stated_hours",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,6 +121,30 @@ def intro_points(nb) -> dict[str, float]:
     return {}
 
 
+# The course's time estimate (README, each intro): reading at about this many words a minute, plus this
+# many minutes per line of the worked solution, rounded up to the half hour. Not measured on students.
+READING_WORDS_PER_MINUTE = 100
+MINUTES_PER_SOLUTION_LINE = 2
+_HOURS_RE = re.compile(r"\*\*Time(?: and how to work)?\.\*\*\s+About\s+(\d+(?:\.5)?)\s+hours?")
+
+
+def estimated_hours(nb) -> float:
+    """The time estimate of a notebook: its markdown words read at ``READING_WORDS_PER_MINUTE`` plus
+    ``MINUTES_PER_SOLUTION_LINE`` per non-blank, non-comment line of its solutions, in half hours (rounded up)."""
+    words = sum(len(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    lines = sum(1 for c in nb.cells if cell_role(c) == "solution"
+                for region in solution_regions(c.source) for line in region.splitlines()
+                if line.strip() and not line.strip().startswith("#"))
+    minutes = words / READING_WORDS_PER_MINUTE + MINUTES_PER_SOLUTION_LINE * lines
+    return -(-minutes // 30) / 2
+
+
+def stated_hours(text: str) -> float | None:
+    """The hours of a ``**Time.** About N hours`` sentence, or None."""
+    found = _HOURS_RE.search(text)
+    return float(found.group(1)) if found else None
+
+
 def mutants() -> list[Mutant]:
     """Every mutant (``solutions/<aid>/mutants/*.mutant``) of every discovered assignment."""
     return [m for aid in assignment_ids() for m in mutants_of(SOLUTIONS, aid)]
@@ -129,11 +155,16 @@ def mutant_source(mutant: Mutant) -> str:
     return apply_mutant(solution_notebook(mutant.aid), mutant)
 
 
-def run_notebook(nb, cwd, timeout: int = 120) -> float:
-    """Execute ``nb`` in place (errors recorded, not raised) with ``cwd`` as working folder; returns seconds."""
+def run_notebook(nb, cwd, timeout: int = 120, *, run_all: bool = False) -> float:
+    """Execute ``nb`` in place with ``cwd`` as working folder; returns seconds.
+
+    By default every error is recorded and execution goes on. With ``run_all`` it behaves like
+    JupyterLab's Run All: an error stops the run (``nbclient.exceptions.CellExecutionError``) unless
+    its cell carries the tag ``raises-exception``, which both JupyterLab and nbclient honour.
+    """
     from nbclient import NotebookClient  # noqa: PLC0415 - heavy import, slow tests only
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=not run_all,
                             resources={"metadata": {"path": str(cwd)}})
     start = time.perf_counter()
     client.execute()

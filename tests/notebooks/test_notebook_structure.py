@@ -19,6 +19,10 @@ from autograder.checks import case_kinds, check_rng, draw_cases, load_checks, re
 from autograder.mutants import MUTANTS_DIR, SUFFIX, solution_source
 from .notebook_support import (
     RELEASE,
+    ROOT,
+    estimated_hours,
+    markdown_tables,
+    stated_hours,
     SOLUTIONS,
     assignment_ids,
     cell_role,
@@ -62,6 +66,23 @@ def test_notebook_is_committed_without_outputs(nb):
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, f"cell {i} has outputs: strip them"
+
+
+RUN_ALL_TAG = "raises-exception"
+
+
+@pytest.mark.parametrize("where", ["solutions", "assignments"])
+def test_run_all_goes_on_past_unanswered_exercises(aid, where):
+    # JupyterLab's Run All (and nbclient) stop at the first error unless its cell carries this tag; every
+    # visible-test and needs-answer cell fails until its exercise is answered, and must not blank the rest.
+    path = solution_notebook(aid) if where == "solutions" else RELEASE / aid / f"{aid}.ipynb"
+    cells = read_notebook(path).cells
+    untagged = [i for i, c in enumerate(cells) if cell_role(c) in ("visible_tests", "needs_answer")
+                and RUN_ALL_TAG not in c.get("metadata", {}).get("tags", [])]
+    assert not untagged, f"{where}/{aid}: cells {untagged} can fail unanswered but lack the tag {RUN_ALL_TAG!r}"
+    assert not [i for i, c in enumerate(cells) if cell_role(c) in ("setup", "hidden_tests")
+                and RUN_ALL_TAG in c.get("metadata", {}).get("tags", [])], (
+        f"{where}/{aid}: a setup or hidden-test cell must never fail, so it carries no {RUN_ALL_TAG!r} tag")
 
 
 def test_first_code_cell_loads_autoreload_and_imports(nb):
@@ -145,6 +166,19 @@ def test_points_are_stated_once_per_exercise(nb):
     intro = next(c.source for c in nb.cells if c.cell_type == "markdown")
     for said in re.findall(r"(\d+) points in total", intro):
         assert float(said) == total, f"the intro says {said} points in total, the cells carry {total:g}"
+
+
+def test_the_time_estimate_is_stated_and_follows_the_rule(aid, nb):
+    # The intro and the README's course table give the same estimate, within half an hour of the rule
+    # (reading speed and minutes per solution line, notebook_support.estimated_hours) for the text as it is.
+    said = stated_hours(nb.cells[0].source)
+    assert said is not None, f"{aid}: the intro needs a '**Time.** About N hours' (or '**Time and how to work.**') sentence"
+    rule = estimated_hours(nb)
+    assert abs(said - rule) <= 0.5, f"{aid}: the intro says about {said:g} hours, the rule gives {rule:g}: update it"
+    rows = [dict(zip([h.lower() for h in table[0]], row)) for table in markdown_tables((ROOT / "README.md").read_text())
+            if "time" in [h.lower() for h in table[0]] for row in table[1:]]
+    readme = [r["time"] for r in rows if r.get("notebook") == f"`{aid}`"]
+    assert readme == [f"~{said:g} h"], f"README's course table gives {readme} for {aid}, the intro about {said:g} hours"
 
 
 @pytest.mark.parametrize("seed", [1, 2])
