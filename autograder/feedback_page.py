@@ -133,12 +133,21 @@ class ExerciseRow:
 
 
 def exercise_rows(found: list[Exercise], cell_scores: dict) -> list[ExerciseRow]:
-    """Per exercise: the sum of its graded cells' ``(score, points)`` (``cell_scores[grade_id]``)."""
+    """Per exercise: the sum of its graded cells' ``(score, points)`` (``cell_scores[grade_id]``, in the
+    notebook's order); a graded cell no exercise heading owns gets a row of its own (number 0)."""
     rows = []
     for ex in found:
         owned = [cell_scores[g] for g in ex.grade_ids if g in cell_scores]
         rows.append(ExerciseRow(ex, sum(float(s) for s, _ in owned), sum(float(p) for _, p in owned)))
+    owned_ids = {g for ex in found for g in ex.grade_ids}
+    for gid, (score, points) in cell_scores.items():
+        if gid not in owned_ids:
+            rows.append(ExerciseRow(Exercise(0, float(points), "", f"`{gid}`", (gid,)), float(score), float(points)))
     return rows
+
+
+def _label(ex: Exercise) -> str:
+    return f"Exercise {ex.number}" if ex.number else "Hidden tests"
 
 
 def notes_items(notes: list[str], score: float, max_score: float) -> list[str]:
@@ -158,7 +167,7 @@ def summary_html(title: str, rows: list[ExerciseRow], notes: list[str], score: f
     for row in rows:
         ex = row.exercise
         name = _inline(ex.name)
-        link = f'<a href="#{html.escape(row.anchor)}">Exercise {ex.number}</a>' if row.anchor else f"Exercise {ex.number}"
+        link = f'<a href="#{html.escape(row.anchor)}">{_label(ex)}</a>' if row.anchor else _label(ex)
         detail = (f'<br><small>{_inline(ex.function)}</small>'
                   if ex.function and ex.function.strip("` ") != ex.name.strip("` ") else "")
         status = row.status.replace(" ", "-")
@@ -196,8 +205,9 @@ def result_html(exercise: Exercise | None, grade_id: str, entry: dict | None, sc
     ``entry`` is the cell's part of the trusted report (``{"checks": [{name, passed, total, fraction,
     failures}]}``); ``None`` when there is no report (the score alone is shown).
     """
-    row = ExerciseRow(exercise or Exercise(0, points, "", "", (grade_id,)), score, points)
-    what = f"Exercise {exercise.number}: {_inline(exercise.name)}" if exercise else "Hidden tests"
+    exercise = exercise or Exercise(0, points, "", f"`{grade_id}`", (grade_id,))
+    row = ExerciseRow(exercise, score, points)
+    what = f"{_label(exercise)}: {_inline(exercise.name)}"
     parts = [f'<p class="convlab-result-head"><b>{what}</b>, hidden tests: <b>{_pts(score)} / {_pts(points)} '
              f"points</b> ({html.escape(row.status)})</p>"]
     kinds = []
