@@ -24,7 +24,8 @@ import nbformat
 
 from autograder.cells import hidden_test_lines
 from autograder.course import Course, ensure_tools_on_path
-from autograder.feedback_page import exercise_rows, install_mathjax, solution_exercises, summary_html
+from autograder.feedback_page import (MATHJAX_FOLDER, exercise_rows, install_mathjax, solution_exercises,
+                                      summary_html)
 from autograder.grading import read_report, submitted_students
 from autograder.page_check import template_markup, unsafe_markup
 
@@ -112,7 +113,8 @@ def _fallback_page(course: Course, aid: str, student: str, report) -> str:
     handed_in = ", ".join(html.escape(n) for n in names) or "none"
     found = [ex for path in sorted((course.solutions / aid).glob("*.ipynb"))
              for ex in solution_exercises(course.root, aid, path.stem)]
-    summary = summary_html(aid, exercise_rows(found, report.cells), report.notes, report.score, report.max_score)
+    summary = summary_html(aid, exercise_rows(found, report.cells), report.notes, report.score, report.max_score,
+                           links=False)
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(aid)}</title></head><body>'
             f"{summary}<h1>{html.escape(aid)}</h1><p>Student: {html.escape(student)}</p>"
             f"<p>Notebooks handed in: {handed_in}</p>"
@@ -149,6 +151,8 @@ def generate_feedback(course: Course, aid: str, log=None) -> dict[str, list[Path
         if report is None:
             continue
         out_dir = course.feedback / student / aid
+        for stale in out_dir.glob("*.html"):  # an earlier run's page (nbgrader replaces only what it renders)
+            stale.unlink()
         if (course.autograded / student / aid).is_dir():
             from nbgrader.converters.base import NbGraderException  # noqa: PLC0415
 
@@ -171,6 +175,7 @@ def generate_feedback(course: Course, aid: str, log=None) -> dict[str, list[Path
         finally:
             for page in pages[checked:]:  # nbgrader's unchecked output never stays on disk
                 page.unlink(missing_ok=True)
-        install_mathjax(out_dir)
+        if any(MATHJAX_FOLDER in page.read_text() for page in pages):  # the fallback page has no maths
+            install_mathjax(out_dir)
         files[student] = pages
     return files
