@@ -150,6 +150,14 @@ def _label(ex: Exercise) -> str:
     return f"Exercise {ex.number}" if ex.number else "Hidden tests"
 
 
+def _linked(text: str, anchors: dict) -> str:
+    """``text`` escaped, with each "Exercise N" it names (a note saying which earlier exercise broke
+    this one) linked to that exercise's result."""
+    return re.sub(r"\b(Exercise|exercise) (\d+)\b",
+                  lambda m: (f'<a href="#{html.escape(anchors[int(m.group(2))])}">{m.group(0)}</a>'
+                             if int(m.group(2)) in anchors else m.group(0)), html.escape(text))
+
+
 def notes_items(notes: list[str], score: float, max_score: float) -> list[str]:
     """The grader's notes; with none, one plain sentence that fits the score."""
     if notes:
@@ -180,7 +188,8 @@ def summary_html(title: str, rows: list[ExerciseRow], notes: list[str], score: f
                      f"<td>-{_pts(late_penalty)}</td><td></td></tr>")
     table = ('<table class="convlab-summary" border="1" cellpadding="6"><thead><tr><th>exercise</th><th>what</th><th>points</th>'
              f'<th>status</th></tr></thead><tbody>{"".join(lines)}</tbody></table>') if lines else ""
-    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes_items(notes, score, max_score))
+    anchors = {r.exercise.number: r.anchor for r in rows if r.anchor and r.exercise.number} if links else {}
+    items = "".join(f"<li>{_linked(n, anchors)}</li>" for n in notes_items(notes, score, max_score))
     return (f'<div id="convlab-grader-notes" class="convlab-box"><h2>{html.escape(title)}: '
             f"{_pts(score)} / {_pts(max_score)} points</h2><div id=\"toc\">{table}</div>"
             f"<h3>Grader's notes</h3><ul>{items}</ul></div>")

@@ -28,9 +28,9 @@ from adversarial import RELU_WRONG  # noqa: E402
 from ag_support import AID, LIMITS, copy_course, new_fixture_course  # noqa: E402
 
 from autograder import feedback, pipeline  # noqa: E402
-from autograder.exercises import exercises  # noqa: E402
+from autograder.exercises import Exercise, exercises  # noqa: E402
 from autograder.feedback import FeedbackUnsafeError, generate_feedback, template_baseline  # noqa: E402
-from autograder.feedback_page import HINTS, failure_kind, notes_items  # noqa: E402
+from autograder.feedback_page import HINTS, ExerciseRow, failure_kind, notes_items, summary_html  # noqa: E402
 from autograder.grading import GradeOptions, SubmissionResult, grade_all, report_path  # noqa: E402
 from autograder.page_check import unsafe_markup  # noqa: E402
 from autograder.safe_html import FeedbackHTMLExporter, SanitizeFeedback  # noqa: E402
@@ -613,6 +613,19 @@ def test_lost_points_never_read_as_nothing_unusual():
     assert partial == zero != full and all("unusual" not in n.lower() for n in full + partial)
     assert "passed" in full[0] and "failed" in partial[0]
     assert notes_items(["the kernel died"], 4, 10) == ["the kernel died"]
+
+
+def test_a_note_naming_an_earlier_exercise_links_to_it():
+    """Item 7: a later exercise that could not be judged on its own names the one that broke it."""
+    rows = [ExerciseRow(Exercise(1, 4, "`conv_forward`", "", ("fwd_hidden",)), 0, 4),
+            ExerciseRow(Exercise(2, 6, "<b>back</b>", "", ("bwd_hidden",)), 0, 6)]
+    page = summary_html("a9", rows, ["Exercise 2 could not be judged: it calls Exercise 1, which fails <x>",
+                                     "Exercise 7 is not on this page"], 0, 10)
+    assert '<a href="#result-fwd_hidden">Exercise 1</a>, which fails &lt;x&gt;' in page
+    assert '<a href="#result-bwd_hidden">Exercise 2</a> could not' in page and "&lt;b&gt;back&lt;/b&gt;" in page
+    assert "<li>Exercise 7 is not on this page</li>" in page
+    assert Table(page, "convlab-summary").rows[1:] == [["Exercise 1", "conv_forward", "0 / 4", "no points"],
+                                                       ["Exercise 2", "<b>back</b>", "0 / 6", "no points"]]
 
 
 @pytest.mark.parametrize("message, kind", [
