@@ -195,26 +195,35 @@ def summary_html(title: str, rows: list[ExerciseRow], notes: list[str], score: f
             f"<h3>Grader's notes</h3><ul>{items}</ul></div>")
 
 
-def _case_rows(failures: list[str]) -> str:
+def _what_happened(failure: str) -> str:
+    """A failure line of the trusted report (``case N (inputs): what happened``) without its case part."""
+    match = _CASE_RE.fullmatch(failure)
+    return match.group(3) if match else failure
+
+
+def _case_rows(failures: list[str], anchors: dict) -> str:
     rows = []
     for text in failures[:_MAX_CASES]:
         match = _CASE_RE.fullmatch(text)
         if match:
             case, inputs, what = match.groups()
-            rows.append(f"<tr><td>{html.escape(case)}</td><td>{html.escape(inputs)}</td><td>{html.escape(what)}</td></tr>")
+            rows.append(f"<tr><td>{html.escape(case)}</td><td>{html.escape(inputs)}</td>"
+                        f"<td>{_linked(what, anchors)}</td></tr>")
         else:
-            rows.append(f'<tr><td></td><td colspan="2">{html.escape(text)}</td></tr>')
+            rows.append(f'<tr><td></td><td colspan="2">{_linked(text, anchors)}</td></tr>')
     if len(failures) > _MAX_CASES:
         rows.append(f'<tr><td></td><td colspan="2">... and {len(failures) - _MAX_CASES} more</td></tr>')
     return ('<table class="convlab-cases"><thead><tr><th>case</th><th>inputs</th><th>what happened</th></tr>'
             f'</thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def result_html(exercise: Exercise | None, grade_id: str, entry: dict | None, score: float, points: float) -> str:
+def result_html(exercise: Exercise | None, grade_id: str, entry: dict | None, score: float, points: float,
+                anchors: dict | None = None) -> str:
     """One hidden-test cell's result: its exercise, score, failed cases and what to try.
 
     ``entry`` is the cell's part of the trusted report (``{"checks": [{name, passed, total, fraction,
-    failures}]}``); ``None`` when there is no report (the score alone is shown).
+    failures}]}``); ``None`` when there is no report (the score alone is shown). ``anchors`` maps
+    exercise numbers to their results' ids: an "Exercise N" a failure names becomes a link.
     """
     exercise = exercise or Exercise(0, points, "", f"`{grade_id}`", (grade_id,))
     row = ExerciseRow(exercise, score, points)
@@ -230,8 +239,8 @@ def result_html(exercise: Exercise | None, grade_id: str, entry: dict | None, sc
             parts.append("<p><small>Cases that must raise, and the examples printed in the notebook, count only "
                          "together with the fresh cases.</small></p>")
         if failures:
-            parts.append(_case_rows(failures))
-            kinds += [failure_kind(_CASE_RE.fullmatch(f).group(3) if _CASE_RE.fullmatch(f) else f) for f in failures]
+            parts.append(_case_rows(failures, anchors or {}))
+            kinds += [failure_kind(_what_happened(f)) for f in failures]
     if entry is None and score < points:
         parts.append("<p>No per-case report was kept for this cell.</p>")
     hints = "".join(f"<li>{HINTS[k]}</li>" for k in dict.fromkeys(kinds))
@@ -270,6 +279,7 @@ class FeedbackSummary(NbGraderPreprocessor):
         hidden = (_read_json(reports / "hidden" / f"{student}__{notebook}.hidden.json")
                   if reports and student else None) or {}
         owner = {g: ex for ex in found for g in ex.grade_ids}
+        anchors = {ex.number: ExerciseRow(ex, 0, 0).anchor for ex in found if ex.grade_ids}
         scores, results = {}, {}
         for cell in nb.cells:
             meta = nbgrader_meta(cell)
@@ -278,7 +288,8 @@ class FeedbackSummary(NbGraderPreprocessor):
                 continue
             score, points = float(meta.get("score") or 0.0), float(meta.get("points") or 0.0)
             scores[gid] = (score, points)
-            results[gid] = result_html(owner.get(gid), gid, hidden.get("hidden", {}).get(gid), score, points)
+            results[gid] = result_html(owner.get(gid), gid, hidden.get("hidden", {}).get(gid), score, points,
+                                       anchors)
             # the template shows results[gid] here; the plain text stays for any other renderer
             cell.outputs = [new_output("stream", name="stdout", text=f"hidden tests: {_pts(score)} / {_pts(points)}\n")]
         notes = [str(n) for n in report.get("notes", [])] if isinstance(report.get("notes"), list) else []

@@ -30,7 +30,8 @@ from ag_support import AID, LIMITS, copy_course, new_fixture_course  # noqa: E40
 from autograder import feedback, pipeline  # noqa: E402
 from autograder.exercises import Exercise, exercises  # noqa: E402
 from autograder.feedback import FeedbackUnsafeError, generate_feedback, template_baseline  # noqa: E402
-from autograder.feedback_page import HINTS, ExerciseRow, failure_kind, notes_items, summary_html  # noqa: E402
+from autograder.feedback_page import (HINTS, ExerciseRow, failure_kind, notes_items, result_html,  # noqa: E402
+                                      summary_html)
 from autograder.grading import GradeOptions, SubmissionResult, grade_all, report_path  # noqa: E402
 from autograder.page_check import unsafe_markup  # noqa: E402
 from autograder.safe_html import FeedbackHTMLExporter, SanitizeFeedback  # noqa: E402
@@ -626,6 +627,10 @@ def test_a_note_naming_an_earlier_exercise_links_to_it():
     assert "<li>Exercise 7 is not on this page</li>" in page
     assert Table(page, "convlab-summary").rows[1:] == [["Exercise 1", "conv_forward", "0 / 4", "no points"],
                                                        ["Exercise 2", "<b>back</b>", "0 / 6", "no points"]]
+    entry = {"checks": [{"name": "bwd", "passed": 0, "total": 1, "fraction": 0.0, "failures": [
+        "case 0 (x: float64 (2, 3)): not judged: it needs Exercise 1's answer, which fails"]}]}
+    block = result_html(rows[1].exercise, "bwd_hidden", entry, 0, 6, {1: "result-fwd_hidden"})
+    assert 'it needs <a href="#result-fwd_hidden">Exercise 1</a>&#x27;s answer' in block
 
 
 @pytest.mark.parametrize("message, kind", [
