@@ -9,9 +9,10 @@ parse them through these functions.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-__all__ = ["nbgrader_meta", "grade_id", "MARKERS", "marked_lines", "hidden_test_lines", "strip_hidden_tests",
-           "strip_solution_markers", "solution_regions", "has_solution"]
+__all__ = ["nbgrader_meta", "grade_id", "Exercise", "exercises", "exercise_headings", "MARKERS", "marked_lines",
+           "hidden_test_lines", "strip_hidden_tests", "strip_solution_markers", "solution_regions", "has_solution"]
 
 #: Every marker text nbgrader knows (none may reach a student's release).
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
@@ -21,6 +22,7 @@ _END_RE = re.compile(r"### END (SOLUTION|HIDDEN TESTS)")
 _HIDDEN_BLOCK_RE = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 _SOLUTION_MARK_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 _SOLUTION_REGION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
+_EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)(?::[ \t]*(.*))?", re.M)
 
 
 def nbgrader_meta(cell) -> dict:
@@ -31,6 +33,38 @@ def nbgrader_meta(cell) -> dict:
 def grade_id(cell) -> str | None:
     """The cell's nbgrader ``grade_id``, or ``None``."""
     return nbgrader_meta(cell).get("grade_id")
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One ``### Exercise N (P points): title`` heading; ``cell`` is the index of its markdown cell.
+
+    An exercise owns the cells from its heading to the next one: the notebook tests check that its
+    graded cells carry ``points``, ``convlab-grade check`` reports one line per exercise.
+    """
+
+    cell: int
+    number: int
+    points: float
+    title: str
+
+    @property
+    def label(self) -> str:
+        """``Exercise 2 (35 points) conv_backward_naive``: the heading as plain text."""
+        unit = "point" if self.points == 1 else "points"
+        return f"Exercise {self.number} ({self.points:g} {unit})" + (f" {self.title}" if self.title else "")
+
+
+def exercises(nb) -> list[Exercise]:
+    """Every exercise heading of the notebook's markdown cells, in order (title without backticks)."""
+    return [Exercise(i, int(number), float(points), title.replace("`", "").strip())
+            for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
+            for number, points, title in _EXERCISE_RE.findall(cell.source)]
+
+
+def exercise_headings(nb) -> list[tuple[int, int, float]]:
+    """``(cell index, N, P)`` of every exercise heading, in order."""
+    return [(e.cell, e.number, e.points) for e in exercises(nb)]
 
 
 def marked_lines(source: str) -> list[tuple[str | None, str]]:

@@ -1,28 +1,27 @@
-"""A notebook's exercises, read one way everywhere: the ``### Exercise N (P points): title`` headings
-and the intro's table (columns ``exercise``, ``function``, ``points``).
+"""What a notebook's exercises grade: each heading (:func:`autograder.cells.exercises`) with the
+graded cells it owns and its entry in the intro's table (columns ``exercise``, ``function``, ``points``).
 
-An exercise owns the graded cells between its heading and the next heading. The notebook structure
-tests check the headings and the table against the cells' points; the feedback pages name each
-exercise with them (:mod:`autograder.feedback_page`).
+An exercise owns the graded cells between its heading and the next heading (the notebook structure
+tests check their points against the heading). The feedback pages name and score each exercise
+with these (:mod:`autograder.feedback_page`). The intro's table is read with mistune, the markdown
+parser nbconvert renders with.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from autograder.cells import nbgrader_meta
+import mistune
 
-__all__ = ["Exercise", "exercise_headings", "markdown_tables", "intro_table", "intro_points", "exercises",
-           "graded_cell_ids"]
+from autograder.cells import exercises, nbgrader_meta
 
-_EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)(?::[ \t]*(.*))?$", re.M)
+__all__ = ["GradedExercise", "graded_exercises", "intro_table", "graded_cell_ids"]
 
 
 @dataclass(frozen=True)
-class Exercise:
-    """One exercise: its number, points and title (markdown, from the heading), the intro table's
-    ``function`` entry (``""`` when the table has none) and the graded cells it owns, in order."""
+class GradedExercise:
+    """One exercise: its number, points and title (the heading's), the intro table's ``function``
+    entry as markdown (``""`` when the table has none) and the graded cells it owns, in order."""
 
     number: int
     points: float
@@ -36,45 +35,33 @@ class Exercise:
         return self.title or self.function or f"Exercise {self.number}"
 
 
-def exercise_headings(nb) -> list[tuple[int, int, float]]:
-    """``(cell index, N, P)`` for every ``### Exercise N (P points)`` heading of a markdown cell, in order."""
-    return [(i, number, points) for i, number, points, _ in _headings(nb)]
-
-
-def _headings(nb) -> list[tuple[int, int, float, str]]:
-    return [(i, int(number), float(points), title.strip())
-            for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
-            for number, points, title in _EXERCISE_RE.findall(cell.source)]
-
-
-def markdown_tables(text: str) -> list[list[list[str]]]:
-    """The pipe tables of a markdown text: each a list of rows (header first), each row a list of cells."""
-    tables, current = [], []
-    for line in text.splitlines() + [""]:
-        if line.lstrip().startswith("|"):
-            row = [x.strip() for x in line.strip().strip("|").split("|")]
-            if not set("".join(row)) <= set("-: "):  # not the |---|---| rule
-                current.append(row)
-        elif current:
-            tables.append(current)
-            current = []
-    return tables
+def _text(tokens) -> str:
+    """A table cell's inline tokens back as markdown text (code spans keep their backticks)."""
+    out = []
+    for token in tokens or []:
+        if token.get("type") == "codespan":
+            out.append(f"`{token.get('raw', '')}`")
+        elif "raw" in token:
+            out.append(token["raw"])
+        else:
+            out.append(_text(token.get("children")))
+    return "".join(out)
 
 
 def intro_table(nb) -> list[dict[str, str]]:
     """The rows of the first table with ``exercise`` and ``points`` columns in the intro (the first
     markdown cell), each a dict keyed by the lower-cased column name; ``[]`` when there is none."""
     intro = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
-    for header, *rows in markdown_tables(intro):
-        names = [x.lower() for x in header]
+    for token in mistune.create_markdown(renderer=None, plugins=["table"])(intro):
+        if token.get("type") != "table":
+            continue
+        head = next((t for t in token["children"] if t["type"] == "table_head"), {"children": []})
+        body = next((t for t in token["children"] if t["type"] == "table_body"), {"children": []})
+        names = [_text(cell.get("children")).strip().lower() for cell in head["children"]]
         if "exercise" in names and "points" in names:
-            return [dict(zip(names, row)) for row in rows]
+            return [dict(zip(names, (_text(cell.get("children")).strip() for cell in row["children"])))
+                    for row in body["children"]]
     return []
-
-
-def intro_points(nb) -> dict[str, float]:
-    """``{exercise: points}`` from the intro's table; keys are the ``exercise`` column's text."""
-    return {row["exercise"]: float(row["points"]) for row in intro_table(nb)}
 
 
 def graded_cell_ids(nb) -> list[tuple[int, str]]:
@@ -84,14 +71,14 @@ def graded_cell_ids(nb) -> list[tuple[int, str]]:
             and "grade_id" in nbgrader_meta(c)]
 
 
-def exercises(nb) -> list[Exercise]:
+def graded_exercises(nb) -> list[GradedExercise]:
     """The notebook's exercises in order, each with the graded cells between its heading and the next."""
-    heads = _headings(nb)
-    functions = {row["exercise"]: row.get("function", "") for row in intro_table(nb)}
+    heads = exercises(nb)
+    functions = {row.get("exercise", ""): row.get("function", "") for row in intro_table(nb)}
     graded = graded_cell_ids(nb)
     out = []
-    for k, (index, number, points, title) in enumerate(heads):
-        end = heads[k + 1][0] if k + 1 < len(heads) else len(nb.cells)
-        owned = tuple(gid for i, gid in graded if index < i < end)
-        out.append(Exercise(number, points, title, functions.get(str(number), ""), owned))
+    for k, head in enumerate(heads):
+        end = heads[k + 1].cell if k + 1 < len(heads) else len(nb.cells)
+        owned = tuple(gid for i, gid in graded if head.cell < i < end)
+        out.append(GradedExercise(head.number, head.points, head.title, functions.get(str(head.number), ""), owned))
     return out

@@ -5,7 +5,7 @@ of each hidden-test cell's raw outputs, its result in words.
 ``GetGrades``) reads
 
 - the exercises (number, points, title; the graded cells each owns) from the *solution* notebook, with
-  :func:`autograder.exercises.exercises` (a student may have edited the headings of their copy);
+  :func:`autograder.exercises.graded_exercises` (a student may have edited the headings of their copy);
 - each graded cell's score from the gradebook (``GetGrades`` puts it in the cell's metadata);
 - the grader's notes from ``work/reports/<aid>/<student>.json`` and the per-case failures from the
   trusted step's report ``work/reports/<aid>/hidden/<student>__<notebook>.hidden.json``;
@@ -34,7 +34,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.cells import nbgrader_meta
-from autograder.exercises import Exercise, exercises
+from autograder.exercises import GradedExercise, graded_exercises
 
 __all__ = ["FeedbackSummary", "ExerciseRow", "exercise_rows", "summary_html", "notes_items", "result_html",
            "failure_kind", "HINTS", "install_mathjax", "MATHJAX_FOLDER", "solution_exercises",
@@ -115,7 +115,7 @@ def _pts(value: float) -> str:
 class ExerciseRow:
     """One line of the summary: an exercise and what it earned (from the gradebook's cell scores)."""
 
-    exercise: Exercise
+    exercise: GradedExercise
     earned: float
     possible: float
 
@@ -132,7 +132,7 @@ class ExerciseRow:
         return f"result-{self.exercise.grade_ids[0]}" if self.exercise.grade_ids else ""
 
 
-def exercise_rows(found: list[Exercise], cell_scores: dict) -> list[ExerciseRow]:
+def exercise_rows(found: list[GradedExercise], cell_scores: dict) -> list[ExerciseRow]:
     """Per exercise: the sum of its graded cells' ``(score, points)`` (``cell_scores[grade_id]``, in the
     notebook's order); a graded cell no exercise heading owns gets a row of its own (number 0)."""
     rows = []
@@ -142,11 +142,11 @@ def exercise_rows(found: list[Exercise], cell_scores: dict) -> list[ExerciseRow]
     owned_ids = {g for ex in found for g in ex.grade_ids}
     for gid, (score, points) in cell_scores.items():
         if gid not in owned_ids:
-            rows.append(ExerciseRow(Exercise(0, float(points), "", f"`{gid}`", (gid,)), float(score), float(points)))
+            rows.append(ExerciseRow(GradedExercise(0, float(points), "", f"`{gid}`", (gid,)), float(score), float(points)))
     return rows
 
 
-def _label(ex: Exercise) -> str:
+def _label(ex: GradedExercise) -> str:
     return f"Exercise {ex.number}" if ex.number else "Hidden tests"
 
 
@@ -177,7 +177,7 @@ def summary_html(title: str, rows: list[ExerciseRow], notes: list[str], score: f
         ex = row.exercise
         link = f'<a href="#{html.escape(row.anchor)}">{_label(ex)}</a>' if row.anchor and links else _label(ex)
         # the table's entry when it starts with the heading's title (it only adds to it), else both
-        fuller = ex.function.startswith(ex.name.strip())
+        fuller = ex.function.replace("`", "").startswith(ex.name.replace("`", "").strip())
         name = _inline(ex.function if fuller else ex.name)
         detail = f"<br><small>{_inline(ex.function)}</small>" if ex.function and not fuller else ""
         status = row.status.replace(" ", "-")
@@ -217,7 +217,7 @@ def _case_rows(failures: list[str], anchors: dict) -> str:
             f'</thead><tbody>{"".join(rows)}</tbody></table>')
 
 
-def result_html(exercise: Exercise | None, grade_id: str, entry: dict | None, score: float, points: float,
+def result_html(exercise: GradedExercise | None, grade_id: str, entry: dict | None, score: float, points: float,
                 anchors: dict | None = None) -> str:
     """One hidden-test cell's result: its exercise, score, failed cases and what to try.
 
@@ -225,7 +225,7 @@ def result_html(exercise: Exercise | None, grade_id: str, entry: dict | None, sc
     failures}]}``); ``None`` when there is no report (the score alone is shown). ``anchors`` maps
     exercise numbers to their results' ids: an "Exercise N" a failure names becomes a link.
     """
-    exercise = exercise or Exercise(0, points, "", f"`{grade_id}`", (grade_id,))
+    exercise = exercise or GradedExercise(0, points, "", f"`{grade_id}`", (grade_id,))
     row = ExerciseRow(exercise, score, points)
     what = f"{_label(exercise)}: {_inline(exercise.name)}"
     parts = [f'<p class="convlab-result-head"><b>{what}</b>, hidden tests: <b>{_pts(score)} / {_pts(points)} '
@@ -251,10 +251,10 @@ def result_html(exercise: Exercise | None, grade_id: str, entry: dict | None, sc
             f'{"".join(parts)}</div>')
 
 
-def solution_exercises(course_root: Path, aid: str, notebook: str) -> list[Exercise]:
+def solution_exercises(course_root: Path, aid: str, notebook: str) -> list[GradedExercise]:
     """The exercises of ``solutions/<aid>/<notebook>.ipynb`` (``[]`` when it is not there)."""
     path = Path(course_root) / "solutions" / aid / f"{notebook}.ipynb"
-    return exercises(nbformat.read(path, as_version=4)) if path.is_file() else []
+    return graded_exercises(nbformat.read(path, as_version=4)) if path.is_file() else []
 
 
 def _read_json(path: Path):

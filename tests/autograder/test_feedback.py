@@ -28,7 +28,7 @@ from adversarial import RELU_WRONG  # noqa: E402
 from ag_support import AID, LIMITS, copy_course, new_fixture_course  # noqa: E402
 
 from autograder import feedback, pipeline  # noqa: E402
-from autograder.exercises import Exercise, exercises  # noqa: E402
+from autograder.exercises import GradedExercise, graded_exercises  # noqa: E402
 from autograder.feedback import FeedbackUnsafeError, generate_feedback, template_baseline  # noqa: E402
 from autograder.feedback_page import (HINTS, ExerciseRow, failure_kind, notes_items, result_html,  # noqa: E402
                                       summary_html)
@@ -574,7 +574,7 @@ def test_summary_rows_match_the_gradebook(course):
     from nbgrader.api import Gradebook
 
     text = generate_feedback(course, AID)["partial"][0].read_text()
-    found = exercises(nbformat.read(course.solutions / AID / NB, as_version=4))
+    found = graded_exercises(nbformat.read(course.solutions / AID / NB, as_version=4))
     with Gradebook(course.db_url, "convlab") as gb:
         grades = {g.name: (g.score, g.max_score) for nb in gb.find_submission(AID, "partial").notebooks
                   for g in nb.grades}
@@ -618,8 +618,8 @@ def test_lost_points_never_read_as_nothing_unusual():
 
 def test_a_note_naming_an_earlier_exercise_links_to_it():
     """Item 7: a later exercise that could not be judged on its own names the one that broke it."""
-    rows = [ExerciseRow(Exercise(1, 4, "`conv_forward`", "", ("fwd_hidden",)), 0, 4),
-            ExerciseRow(Exercise(2, 6, "<b>back</b>", "", ("bwd_hidden",)), 0, 6)]
+    rows = [ExerciseRow(GradedExercise(1, 4, "`conv_forward`", "", ("fwd_hidden",)), 0, 4),
+            ExerciseRow(GradedExercise(2, 6, "<b>back</b>", "", ("bwd_hidden",)), 0, 6)]
     page = summary_html("a9", rows, ["Exercise 2 could not be judged: it calls Exercise 1, which fails <x>",
                                      "Exercise 7 is not on this page"], 0, 10)
     assert '<a href="#result-fwd_hidden">Exercise 1</a>, which fails &lt;x&gt;' in page

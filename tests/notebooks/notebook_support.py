@@ -7,14 +7,14 @@ names an assignment, so a new folder under ``solutions/`` (with its mutants in
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import nbformat
 
-from autograder.cells import nbgrader_meta, solution_regions
+from autograder.cells import exercise_headings, nbgrader_meta, solution_regions
 from autograder.course import Course
-from autograder.exercises import exercise_headings, intro_points, markdown_tables
 
 from autograder.checks import case_kinds, check_rng, draw_cases, reference_outcomes
 
@@ -91,6 +91,32 @@ def grade_cells(nb) -> dict[str, tuple[int, float]]:
         for i, c in enumerate(nb.cells)
         if cell_role(c) == "hidden_tests"
     }
+
+
+def markdown_tables(text: str) -> list[list[list[str]]]:
+    """The pipe tables of a markdown text: each a list of rows (header first), each row a list of cells."""
+    tables, current = [], []
+    for line in text.splitlines() + [""]:
+        if line.lstrip().startswith("|"):
+            row = [x.strip() for x in line.strip().strip("|").split("|")]
+            if not set("".join(row)) <= set("-: "):  # not the |---|---| rule
+                current.append(row)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables
+
+
+def intro_points(nb) -> dict[str, float]:
+    """``{exercise: points}`` from the first table with ``exercise`` and ``points`` columns in the intro
+    (the first markdown cell); keys are the ``exercise`` column's text. ``{}`` when there is none."""
+    intro = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    for header, *rows in markdown_tables(intro):
+        names = [x.lower() for x in header]
+        if "exercise" in names and "points" in names:
+            col, pts = names.index("exercise"), names.index("points")
+            return {r[col]: float(r[pts]) for r in rows}
+    return {}
 
 
 def mutants() -> list[Mutant]:
