@@ -27,8 +27,10 @@ Everything else judges, outside the sandbox, and reaches the kernel only through
 - :mod:`autograder.grading`       ``grade``: one submission in steps, a class on worker processes
 - :mod:`autograder.collect`       ``collect``: submissions from a folder or an LMS zip
 - :mod:`autograder.release`       ``release``: the student notebooks, checked for leaks
-- :mod:`autograder.feedback`      ``feedback``: the students' pages; :mod:`autograder.safe_html` and
-  :mod:`autograder.page_check` keep them free of live markup; :mod:`autograder.sanitize` cleans tracebacks
+- :mod:`autograder.feedback`      ``feedback``: the students' pages; :mod:`autograder.feedback_page`
+  what they say (summary per exercise, each hidden cell's result, MathJax beside the page);
+  :mod:`autograder.safe_html` and :mod:`autograder.page_check` keep them free of live markup;
+  :mod:`autograder.sanitize` cleans tracebacks
 - :mod:`autograder.reports`       ``export`` and ``status`` from the trusted reports
 - :mod:`autograder.selfcheck`     ``check``: the student's self-check
 - :mod:`autograder.lab`           the students' Lab (``make lab``): Validate answered by the self-check
@@ -37,6 +39,7 @@ Everything else judges, outside the sandbox, and reaches the kernel only through
 - :mod:`autograder.testing`       helpers for test suites (submissions, grading one notebook, scoring)
 - :mod:`autograder.demo`          ``demo``: a sample class graded end to end
 - :mod:`autograder.course`, :mod:`autograder.cells` course paths and config; nbgrader cell metadata
+- :mod:`autograder.exercises`     a notebook's exercises (headings, the intro's table, graded cells)
 
 The command line is ``convlab-grade`` (:mod:`autograder.cli`); see ``autograder/README.md``.
 Importing the package loads nothing heavy.

@@ -1,29 +1,32 @@
-"""``feedback AID``: nbgrader's feedback HTML, with hidden test source removed and the grader's notes.
+"""``feedback AID``: nbgrader's feedback HTML, with hidden test source removed, read top to bottom.
 
 nbgrader's ``GenerateFeedback`` renders each autograded notebook with the chain
-:data:`autograder.pipeline.FEEDBACK_PREPROCESSORS` (``ClearHiddenTests``; tracebacks without grader
-frames or host paths; the student's markup made inert by :mod:`autograder.safe_html`) and
-:class:`autograder.safe_html.FeedbackHTMLExporter`. Then every file is scrubbed of any line of
-hidden-test source (tracebacks can quote them), a box with the grader's notes (what happened, in
-plain words) is put at the top, and two checks run on the final text: no hidden line remains
+:data:`autograder.pipeline.FEEDBACK_PREPROCESSORS` (``ClearHiddenTests``; the summary per exercise,
+the grader's notes and each hidden cell's result in words, :mod:`autograder.feedback_page`;
+tracebacks without grader frames or host paths; the student's markup made inert by
+:mod:`autograder.safe_html`) and :class:`autograder.safe_html.FeedbackHTMLExporter` with the
+``convlab_feedback`` template. Then every file is scrubbed of any line of hidden-test source
+(tracebacks can quote them), and two checks run on the final text: no hidden line remains
 (:class:`FeedbackLeakError`), and nothing can run or load code (:mod:`autograder.page_check`,
 :class:`FeedbackUnsafeError`). A page failing either check is deleted, not left half-written. A
-submission that could not be rendered gets a short HTML page naming the student and the notebooks
-handed in, all escaped.
+submission that could not be rendered gets a short HTML page with the same summary and notes, naming
+the student and the notebooks handed in, all escaped. Each student's folder gets the MathJax files
+its pages load (``_mathjax/``, :func:`autograder.feedback_page.install_mathjax`).
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import re
 from pathlib import Path
 
 import nbformat
 
 from autograder.cells import hidden_test_lines
 from autograder.course import Course, ensure_tools_on_path
-from autograder.grading import points, read_report, submitted_students
+from autograder.feedback_page import (MATHJAX_FOLDER, exercise_rows, install_mathjax, solution_exercises,
+                                      summary_html)
+from autograder.grading import read_report, submitted_students
 from autograder.page_check import template_markup, unsafe_markup
 
 __all__ = ["hidden_lines", "scrub", "generate_feedback", "feedback_config", "template_baseline",
@@ -58,12 +61,6 @@ def scrub(text: str, secrets: set[str]) -> str:
         for variant in _variants(line):
             text = text.replace(variant, "[hidden test line]")
     return text
-
-
-def _notes_box(notes: list[str], score: float, max_score: float) -> str:
-    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes) or "<li>Nothing unusual happened.</li>"
-    return (f'<div id="convlab-grader-notes" style="border:2px solid #446;padding:8px;margin:8px">'
-            f"<h2>Grader's notes: {points(score)} / {points(max_score)}</h2><ul>{items}</ul></div>")
 
 
 def feedback_config(course: Course):
@@ -109,23 +106,25 @@ def template_baseline(converter) -> frozenset:
     return template_markup(page)
 
 
-def _fallback_page(course: Course, aid: str, student: str) -> str:
-    """The page of a submission nbgrader could not render: who, which notebooks, all escaped."""
+def _fallback_page(course: Course, aid: str, student: str, report) -> str:
+    """The page of a submission nbgrader could not render: the summary and notes, who, which notebooks,
+    all escaped."""
     names = sorted(p.name for p in (course.submitted / student / aid).glob("*.ipynb"))
     handed_in = ", ".join(html.escape(n) for n in names) or "none"
+    found = [ex for path in sorted((course.solutions / aid).glob("*.ipynb"))
+             for ex in solution_exercises(course.root, aid, path.stem)]
+    summary = summary_html(aid, exercise_rows(found, report.cells), report.notes, report.score, report.max_score,
+                           links=False)
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(aid)}</title></head><body>'
-            f"<h1>{html.escape(aid)}</h1><p>Student: {html.escape(student)}</p>"
+            f"{summary}<h1>{html.escape(aid)}</h1><p>Student: {html.escape(student)}</p>"
             f"<p>Notebooks handed in: {handed_in}</p>"
             "<p>Your notebook could not be shown here; the grader's notes above say what happened.</p>"
             "</body></html>")
 
 
-def _final_text(page: Path, report, secrets: set[str], allowed: frozenset) -> str:
-    """The page as the student gets it: scrubbed, with the notes box, and checked; raises if unfit."""
+def _final_text(page: Path, secrets: set[str], allowed: frozenset) -> str:
+    """The page as the student gets it: scrubbed and checked; raises if unfit."""
     text = scrub(page.read_text(), secrets)
-    box = _notes_box(report.notes, report.score, report.max_score)
-    text, n = re.subn(r"(<body[^>]*>)", lambda m: m.group(1) + box, text, count=1)
-    text = text if n else box + text
     leaked = [s for s in secrets if any(v in text for v in _variants(s))]
     if leaked:
         raise FeedbackLeakError(f"{page}: hidden lines remain: {leaked[:3]}")
@@ -152,6 +151,8 @@ def generate_feedback(course: Course, aid: str, log=None) -> dict[str, list[Path
         if report is None:
             continue
         out_dir = course.feedback / student / aid
+        for stale in out_dir.glob("*.html"):  # an earlier run's page (nbgrader replaces only what it renders)
+            stale.unlink()
         if (course.autograded / student / aid).is_dir():
             from nbgrader.converters.base import NbGraderException  # noqa: PLC0415
 
@@ -164,15 +165,17 @@ def generate_feedback(course: Course, aid: str, log=None) -> dict[str, list[Path
         if not pages:
             out_dir.mkdir(parents=True, exist_ok=True)
             page = out_dir / f"{aid}.html"
-            page.write_text(_fallback_page(course, aid, student))
+            page.write_text(_fallback_page(course, aid, student, report))
             pages = [page]
         checked = 0
         try:
             for page in pages:
-                page.write_text(_final_text(page, report, secrets, allowed))
+                page.write_text(_final_text(page, secrets, allowed))
                 checked += 1
         finally:
             for page in pages[checked:]:  # nbgrader's unchecked output never stays on disk
                 page.unlink(missing_ok=True)
+        if any(MATHJAX_FOLDER in page.read_text() for page in pages):  # the fallback page has no maths
+            install_mathjax(out_dir)
         files[student] = pages
     return files

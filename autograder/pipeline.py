@@ -12,7 +12,8 @@ was not given the hidden checks' places refuses (:class:`RequireConvlabGrade`).
   warnings ignored, the answers judged and written as each hidden cell's verdict
   (:class:`~autograder.trusted.JudgeHidden`), then nbgrader's own scoring steps.
 - ``FEEDBACK_PREPROCESSORS`` (rendered by :class:`autograder.safe_html.FeedbackHTMLExporter`):
-  scores from the gradebook, hidden tests cleared, tracebacks without grader frames or host paths,
+  scores from the gradebook, hidden tests cleared, the summary per exercise and each hidden cell's
+  result in words (:class:`~autograder.feedback_page.FeedbackSummary`), tracebacks without grader frames or host paths,
   the student's markup made inert (:class:`autograder.safe_html.SanitizeFeedback`), then nbconvert's
   CSS for the page header.
 """
@@ -26,6 +27,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     IgnorePattern, LimitOutput, NbGraderPreprocessor, SaveAutoGrades)
 
 from autograder.execution import SandboxExecute
+from autograder.feedback_page import TEMPLATE_NAME, FeedbackSummary, template_dirs
 from autograder.safe_html import FeedbackHTMLExporter, SanitizeFeedback
 from autograder.sanitize import SanitizeTracebacks
 from autograder.trusted import JudgeHidden, PrepareHidden
@@ -66,6 +68,7 @@ AUTOGRADE_PREPROCESSORS = [
 FEEDBACK_PREPROCESSORS = [
     GetGrades,
     ClearHiddenTests,
+    FeedbackSummary,
     SanitizeTracebacks,
     SanitizeFeedback,
     CSSHTMLHeaderPreprocessor,
@@ -91,3 +94,7 @@ def configure_course(c, root) -> None:
     c.IgnorePattern.enabled = True
     c.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
     c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
+    c.FeedbackSummary.course_root = str(root)
+    c.FeedbackHTMLExporter.template_name = TEMPLATE_NAME
+    c.FeedbackHTMLExporter.template_file = f"{TEMPLATE_NAME}.html.j2"  # extends nbgrader's index.html.j2
+    c.FeedbackHTMLExporter.extra_template_basedirs = template_dirs()

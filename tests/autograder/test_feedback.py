@@ -24,10 +24,14 @@ from nbconvert.exporters import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output, new_raw_cell
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+from adversarial import RELU_WRONG  # noqa: E402
 from ag_support import AID, LIMITS, copy_course, new_fixture_course  # noqa: E402
 
 from autograder import feedback, pipeline  # noqa: E402
+from autograder.exercises import GradedExercise, graded_exercises  # noqa: E402
 from autograder.feedback import FeedbackUnsafeError, generate_feedback, template_baseline  # noqa: E402
+from autograder.feedback_page import (HINTS, ExerciseRow, failure_kind, notes_items, result_html,  # noqa: E402
+                                      summary_html)
 from autograder.grading import GradeOptions, SubmissionResult, grade_all, report_path  # noqa: E402
 from autograder.page_check import unsafe_markup  # noqa: E402
 from autograder.safe_html import FeedbackHTMLExporter, SanitizeFeedback  # noqa: E402
@@ -35,7 +39,7 @@ from autograder.testing import make_submission  # noqa: E402
 
 NB = f"{AID}.ipynb"
 ODD = "eve<img src=x onerror=alert(1)>"  # a student folder name with markup in it
-MATHJAX_SRC = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe"
+MATHJAX_SRC = "_mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe,local/convlab"
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 _BAD_URL = re.compile(r"(?:java|vb)script:|data:(?!image/(?:png|jpeg|gif);base64,)")
 _URL_ATTRS = {"href", "src", "action", "formaction", "data", "xlink:href", "srcset", "poster", "background", "style"}
@@ -86,10 +90,8 @@ class Audit(HTMLParser):
 
 
 def _template_script(attrs, text) -> bool:
-    """The two scripts nbgrader's feedback template emits: MathJax and its configuration."""
-    if attrs == {"src": MATHJAX_SRC}:
-        return text.strip() == ""
-    return attrs == {"type": "text/x-mathjax-config"} and text.strip().startswith("init_mathjax = function()")
+    """The one script the feedback template emits: MathJax from the page's own folder."""
+    return attrs == {"src": MATHJAX_SRC} and text.strip() == ""
 
 
 # --- each vector alone ---------------------------------------------------------------------------
@@ -314,6 +316,10 @@ def course(tmp_path_factory):
     results = grade_all(course, AID, GradeOptions(unsafe_no_sandbox=True, limits=LIMITS, seed=5, workers=2),
                         students=["honest", "mallory"])
     assert [r.score for r in results] == [10.0, 10.0], [r.notes for r in results]
+    make_submission(solution, {"relu": RELU_WRONG}, course.submitted / "partial" / AID / NB)
+    results = grade_all(course, AID, GradeOptions(unsafe_no_sandbox=True, limits=LIMITS, seed=5, workers=1),
+                        students=["partial"])
+    assert 0 < results[0].score < 10, results[0]
     (course.submitted / ODD / AID).mkdir(parents=True)
     (course.submitted / ODD / AID / "<img src=x onerror=alert(1)>.ipynb").write_text("{}")
     result = SubmissionResult(ODD, AID, 0.0, 10.0, "graded", ["<img src=x onerror=alert(1)>.ipynb was not read."])
@@ -339,13 +345,13 @@ def test_attackers_page_has_no_live_markup(course):
     mallory = Audit(pages["mallory"][0].read_text())
     honest = Audit(pages["honest"][0].read_text())
     assert mallory.live() == []
-    assert len(mallory.scripts) == 2 and all(_template_script(*s) for s in mallory.scripts)
+    assert len(mallory.scripts) == 1 and all(_template_script(*s) for s in mallory.scripts)
     assert mallory.scripts == honest.scripts and mallory.styles == honest.styles, "only the template's own"
     for note in ["[HTML output removed from feedback]", "[SVG image removed from feedback]",
                  "[JavaScript output removed from feedback]", "[widget removed from feedback]"]:
         assert note in mallory.visible
     assert "<script>alert(1)</script>" in mallory.visible, "neutralised markup is shown as text"
-    assert "Grader's notes: 10 / 10" in mallory.visible
+    assert "f1_toy: 10 / 10 points" in mallory.visible and "Grader's notes" in mallory.visible
 
 
 @pytest.mark.slow
@@ -361,7 +367,7 @@ def test_honest_page_shows_plots_text_and_verdicts(course):
     text = audit.visible
     assert "honest text output: 42" in text and "my own notes: F < W" in re.sub(r"\s+", " ", text)
     assert "blockquote" in audit.tags
-    verdicts = re.findall(r"hidden check (\w+): (\d+) of (\d+) cases pass", text)
+    verdicts = re.findall(r"Check (\w+): (\d+) of (\d+) cases pass", text)
     assert sorted(v[0] for v in verdicts) == ["out_size", "pool1d", "relu", "relu_grad"], verdicts
     assert all(passed == total for _, passed, total in verdicts)
     assert "removed from feedback" not in text
@@ -369,7 +375,13 @@ def test_honest_page_shows_plots_text_and_verdicts(course):
 
 @pytest.mark.slow
 def test_fallback_page_escapes_student_and_notebook_names(course):
+    stale = course.feedback / ODD / AID / f"{AID}.html"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("<p>an earlier run's page</p>")
     page = generate_feedback(course, AID)[ODD][0]
+    assert "an earlier run" not in page.read_text(), "each run writes the page anew"
+    assert not (page.parent / "_mathjax").exists(), "no maths, no MathJax"
+    assert [r[0] for r in _summary(page.read_text())[1:]] == ["Exercise 1", "Exercise 2", "Exercise 3"]
     audit = Audit(page.read_text())
     assert audit.live() == [] and "img" not in audit.tags
     assert ODD in audit.visible and "<img src=x onerror=alert(1)>.ipynb" in audit.visible
@@ -452,3 +464,218 @@ def test_a_leaking_page_is_deleted_too(course, tmp_path, monkeypatch):
     with pytest.raises(feedback.FeedbackLeakError, match=r"honest/f1_toy/f1_toy.html: hidden lines remain"):
         generate_feedback(private, AID)
     assert not (private.feedback / "honest" / AID / "f1_toy.html").exists()
+
+
+# --- a page a student reads top to bottom (issue 12, item 6) -------------------------------------
+class Table(HTMLParser):
+    """The rows (lists of cell texts) of the first ``<table>`` with class ``wanted``."""
+
+    def __init__(self, text, wanted):
+        super().__init__(convert_charrefs=True)
+        self.wanted, self.rows, self._depth, self._cell = wanted, [], 0, None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "br" and self._cell is not None:
+            self._cell.append(" | ")
+        if tag == "table" and (self._depth or self.wanted in (dict(attrs).get("class") or "").split()):
+            self._depth += 1
+        elif self._depth and tag == "tr":
+            self.rows.append([])
+        elif self._depth and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self._depth:
+            self._depth = -1 if self._depth == 1 else self._depth - 1  # -1: done, read no further tables
+        elif self._depth > 0 and tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._depth > 0 and self._cell is not None:
+            self._cell.append(data)
+
+
+class Loads(HTMLParser):
+    """Every URL a page loads by itself: scripts, stylesheets, fonts, images, frames, CSS ``url()``/``@import``."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.urls, self._style = [], False
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("src", "data", "poster", "srcset", "background"):
+            if attrs.get(key):
+                self.urls.append((tag, attrs[key]))
+        if tag == "link" and attrs.get("href"):
+            self.urls.append((tag, attrs["href"]))
+        self.urls += [(tag, u) for u in _css_urls(attrs.get("style") or "")]
+        self._style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._style = False
+
+    def handle_data(self, data):
+        if self._style:
+            self.urls += [("style", u) for u in _css_urls(data)]
+
+
+def _css_urls(css: str) -> list[str]:
+    return [m.strip("'\" ") for m in re.findall(r"url\(([^)]*)\)|@import\s+['\"]([^'\"]+)", css) for m in m if m]
+
+
+def _network(text: str) -> list:
+    return [(tag, url) for tag, url in Loads(text).urls if re.match(r"\s*(?:https?:)?//", url, re.I)]
+
+
+def test_network_url_finder_finds_them():
+    """The oracle below is real: nbgrader's stock template (main's page) loads MathJax from a CDN."""
+    page = ('<script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js"></script>'
+            '<link rel="stylesheet" href="//fonts.example.org/a.css"><style>@font-face{src:url("https://f.example/x.woff")}'
+            '</style><a href="https://cs231n.github.io/">notes</a>')
+    assert [tag for tag, _ in _network(page)] == ["script", "link", "style"]
+
+
+def test_a_rendered_page_with_maths_loads_nothing_from_the_network(renderer):
+    page = renderer(_notebook(new_markdown_cell("$$O = \\left\\lfloor \\frac{W - F + 2P}{S} \\right\\rfloor + 1$$ "
+                                                "and [the notes](https://cs231n.github.io/convolutional-networks/)")))
+    assert _network(page) == []
+    assert [url for tag, url in Loads(page).urls if tag == "script"] == [MATHJAX_SRC]
+
+
+@pytest.mark.slow
+def test_no_feedback_page_loads_anything_from_the_network(course):
+    """Every page the tests write: no http(s) script, style, font or image; MathJax is in the page's folder."""
+    pages = [p for files in generate_feedback(course, AID).values() for p in files]
+    assert len(pages) == 4
+    for page in pages:
+        text = page.read_text()
+        assert _network(text) == [], page
+        scripts = [url for tag, url in Loads(text).urls if tag == "script"]
+        assert scripts == ([] if "could not be shown" in text else [MATHJAX_SRC]), page
+        for url in scripts:
+            assert (page.parent / url.split("?")[0]).is_file(), url
+            assert (page.parent / "_mathjax" / "config" / "local" / "convlab.js").is_file()
+            assert (page.parent / "_mathjax" / "config" / "TeX-AMS-MML_HTMLorMML-full.js").is_file()
+
+
+def _summary(text: str) -> list[list[str]]:
+    return Table(text, "convlab-summary").rows
+
+
+@pytest.mark.slow
+def test_summary_rows_match_the_gradebook(course):
+    """One row per exercise (number, name, earned / possible, status), the earned points the gradebook's."""
+    from nbgrader.api import Gradebook
+
+    text = generate_feedback(course, AID)["partial"][0].read_text()
+    found = graded_exercises(nbformat.read(course.solutions / AID / NB, as_version=4))
+    with Gradebook(course.db_url, "convlab") as gb:
+        grades = {g.name: (g.score, g.max_score) for nb in gb.find_submission(AID, "partial").notebooks
+                  for g in nb.grades}
+        total = gb.find_submission(AID, "partial").score
+    want = []
+    for ex in found:
+        earned, possible = (sum(grades[g][k] for g in ex.grade_ids) for k in (0, 1))
+        status = "full marks" if earned == possible else "partly right" if earned else "no points"
+        want.append([f"Exercise {ex.number}", ex.title, f"{earned:g} / {possible:g}", status])
+    rows = _summary(text)
+    assert rows[0] == ["exercise", "what", "points", "status"]
+    assert [[r[0], r[1].split(" | ")[0], r[2], r[3]] for r in rows[1:]] == want, rows
+    assert [r[3] for r in want] == ["full marks", "no points", "full marks"], "the fixture loses exercise 2"
+    assert f"f1_toy: {total:g} / 10 points" in Audit(text).visible
+
+
+@pytest.mark.slow
+def test_partial_page_reads_top_to_bottom(course):
+    """Exercises by name (no "Test cell" list), the failed cases with their inputs, what to try, no raw
+    ``Out[n]:`` of the hidden cell, and never "Nothing unusual happened" for lost points."""
+    text = generate_feedback(course, AID)["partial"][0].read_text()
+    visible = " ".join(Audit(text).visible.split())
+    assert "Test cell" not in visible and "Nothing unusual happened" not in visible
+    assert "Out[" not in visible, "the hidden cell's score is shown in words, not as a raw result"
+    assert "Exercise 2: ReLU and its gradient, hidden tests:" in visible
+    cases = Table(text.split('id="result-relu_hidden"')[1], "convlab-cases").rows
+    assert cases[0] == ["case", "inputs", "what happened"] and len(cases) > 1
+    assert all(re.fullmatch(r"\d+", r[0]) and r[1].startswith("x: float64 (") and r[2] for r in cases[1:]), cases
+    assert "What to try" in visible and HINTS["value"].split(":")[0] in visible
+    assert visible.index("Grader's notes") < visible.index("f1_toy: a tiny assignment"), "summary first"
+    honest = " ".join(Audit(generate_feedback(course, AID)["honest"][0].read_text()).visible.split())
+    assert notes_items([], 10, 10)[0] in honest and "What to try" not in honest
+
+
+def test_lost_points_never_read_as_nothing_unusual():
+    full, partial, zero = notes_items([], 10, 10), notes_items([], 4.5, 10), notes_items([], 0, 10)
+    assert partial == zero != full and all("unusual" not in n.lower() for n in full + partial)
+    assert "passed" in full[0] and "failed" in partial[0]
+    assert notes_items(["the kernel died"], 4, 10) == ["the kernel died"]
+
+
+def test_a_note_naming_an_earlier_exercise_links_to_it():
+    """Item 7: a later exercise that could not be judged on its own names the one that broke it."""
+    rows = [ExerciseRow(GradedExercise(1, 4, "`conv_forward`", "", ("fwd_hidden",)), 0, 4),
+            ExerciseRow(GradedExercise(2, 6, "<b>back</b>", "", ("bwd_hidden",)), 0, 6)]
+    page = summary_html("a9", rows, ["Exercise 2 could not be judged: it calls Exercise 1, which fails <x>",
+                                     "Exercise 7 is not on this page"], 0, 10)
+    assert '<a href="#result-fwd_hidden">Exercise 1</a>, which fails &lt;x&gt;' in page
+    assert '<a href="#result-bwd_hidden">Exercise 2</a> could not' in page and "&lt;b&gt;back&lt;/b&gt;" in page
+    assert "<li>Exercise 7 is not on this page</li>" in page
+    assert Table(page, "convlab-summary").rows[1:] == [["Exercise 1", "conv_forward", "0 / 4", "no points"],
+                                                       ["Exercise 2", "<b>back</b>", "0 / 6", "no points"]]
+    entry = {"checks": [{"name": "bwd", "passed": 0, "total": 1, "fraction": 0.0, "failures": [
+        "case 0 (x: float64 (2, 3)): not judged: it needs Exercise 1's answer, which fails"]}]}
+    block = result_html(rows[1].exercise, "bwd_hidden", entry, 0, 6, {1: "result-fwd_hidden"})
+    assert 'it needs <a href="#result-fwd_hidden">Exercise 1</a>&#x27;s answer' in block
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("raised NotImplementedError: ", "todo"),
+    ("expected ValueError to be raised, but raised NotImplementedError: ", "todo"),
+    ("expected ValueError to be raised, but returned 4", "must_raise"),
+    ("expected ValueError to be raised, but raised TypeError: bad", "must_raise"),
+    ("raised IndexError: index 7 is out of bounds", "raised"),
+    ("raised autograder.NoAnswer: no answer was recorded for this case (the cell did not run this far)",
+     "no_answer"),
+    ("raised KeyboardInterrupt: ", "timeout"),
+    ("shape (2, 4, 3, 4), expected (2, 4, 4, 5)", "shape"),
+    ("returned 2 values, expected 3", "shape"),
+    ("dtype int64 (int), expected float values", "dtype"),
+    ("100% of values differ; largest difference 19 at index (0, 3, 0, 6)", "value"),
+    ("element 0: 77% of values differ; largest difference 3.1", "value"),
+    ("your code reaches a withheld library function (import, cell 4 line 2); this exercise asks for your "
+     "own implementation", "withheld"),
+])
+def test_each_failure_kind_gets_its_own_hint(message, kind):
+    assert failure_kind(message) == kind
+    assert HINTS[kind]
+
+
+def _hidden_cell(score, points=10):
+    return new_code_cell("# Hidden tests for this question run here when your notebook is graded.",
+                         execution_count=14, metadata={"nbgrader": {
+                             "grade": True, "solution": False, "locked": True, "grade_id": "q_hidden",
+                             "points": points, "score": score}},
+                         outputs=[new_output("stream", name="stdout", text="hidden check q: 3 of 9 cases pass\n"),
+                                  new_output("execute_result", execution_count=14,
+                                             data={"text/plain": "11.818182"})])
+
+
+def test_hidden_cell_shows_its_result_not_a_raw_out_prompt(renderer):
+    audit = Audit(renderer(_notebook(_hidden_cell(11.818182, 30))))
+    text = " ".join(audit.visible.split())
+    assert "Out[" not in text and "11.818182" not in text
+    assert "hidden tests: 11.82 / 30 points (partly right)" in text
+
+
+def test_markdown_tables_get_cell_padding(renderer):
+    """bootstrap's reset leaves table cells unpadded and nbgrader's page lacks the notebook's table
+    styles: the header "exercise | function" read "exercisefunction"."""
+    page = renderer(_notebook(new_markdown_cell("| exercise | function |\n|---|---|\n| 1 | `f` |")))
+    styles = " ".join(text for _, text in Audit(page).styles)
+    rule = re.search(r"\.rendered_html th[^{]*\{([^}]*)\}", styles)
+    assert rule and re.search(r"padding:\s*[0-9.]+em\s+[0-9.]+em", rule.group(1)), "no padding for markdown tables"

@@ -138,7 +138,7 @@ def test_feedback_has_notes_and_no_hidden_source(graded):
         text = pages[student][0].read_text()
         assert "Grader's notes" in text
         assert not [s for s in secrets if s in text]
-    assert "hidden check relu_grad: 0 of 2 cases pass" in pages["partial"][0].read_text()
+    assert "Check <code>relu_grad</code>: 0 of 2 cases pass." in pages["partial"][0].read_text()
     for student, files in pages.items():
         if student == "write_outside":
             continue  # its own source names /work/main
