@@ -13,7 +13,7 @@ import hashlib
 import importlib.util
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +27,8 @@ __all__ = [
     "CheckSpecError",
     "load_checks",
     "find_check",
+    "check_dependencies",
+    "dependency_notes",
     "draw_cases",
     "reference_outcomes",
     "judge",
@@ -63,6 +65,11 @@ class Check:
     - withhold: dotted names of library functions the student must not call for this check
     - raise_share: the part of the check's points carried by its must-raise cases (cases whose
       reference raises); the exercise text states it. See :func:`score_check`
+    - depends_on: for a check that cannot be judged without an earlier exercise's function (its
+      hidden cell cannot stand in for it, see :mod:`autograder.kernel.stand_in`): the earlier
+      checks by name, each with how the feedback names it, e.g.
+      ``{"conv_forward": "conv_forward_naive (exercise 1)"}``. When both fail, this check's
+      feedback names the earlier exercise (:func:`dependency_notes`)
     """
 
     name: str
@@ -74,6 +81,7 @@ class Check:
     compare: Callable[[object, object], tuple] | None = None
     withhold: Sequence[str] = field(default=())
     raise_share: float = 0.2
+    depends_on: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self):
         if not 0 <= self.raise_share < 1:
@@ -83,6 +91,10 @@ class Check:
         if not _NAME_RE.match(self.grade_id):
             raise CheckSpecError(f"check {self.name}: grade_id {self.grade_id!r} is not a valid cell id")
         object.__setattr__(self, "withhold", tuple(self.withhold))
+        object.__setattr__(self, "depends_on", dict(self.depends_on))
+        for earlier, label in self.depends_on.items():
+            if earlier == self.name or not _NAME_RE.match(earlier) or not isinstance(label, str) or not label:
+                raise CheckSpecError(f"check {self.name}: depends_on needs other checks' names, each with a label")
         for dotted in self.withhold:
             if not _DOTTED_RE.match(dotted):
                 raise CheckSpecError(f"check {self.name}: withhold entry {dotted!r} is not module.function")
@@ -114,6 +126,7 @@ def load_checks(path) -> list[Check]:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise CheckSpecError(f"{path}: duplicate check names {dupes}")
+    check_dependencies(checks)
     return list(checks)
 
 
@@ -123,6 +136,15 @@ def find_check(checks: Sequence[Check], name: str) -> Check:
         if c.name == name:
             return c
     raise KeyError(f"no check named {name!r}; known: {', '.join(c.name for c in checks)}")
+
+
+def check_dependencies(checks: Sequence[Check]) -> None:
+    """``CheckSpecError`` when a ``depends_on`` names a check that is not in ``checks``."""
+    names = {c.name for c in checks}
+    for check in checks:
+        unknown = sorted(set(check.depends_on) - names)
+        if unknown:
+            raise CheckSpecError(f"check {check.name}: depends_on names unknown checks {unknown}")
 
 
 def check_rng(seed, name: str) -> np.random.Generator:
@@ -228,3 +250,20 @@ def judge(check: Check, cases: Sequence[dict], student: Sequence[Outcome],
         judge_case(i, case, s, r, rtol=check.rtol, atol=check.atol, compare=check.compare)
         for i, (case, s, r) in enumerate(zip(cases, student, reference, strict=True))
     ]
+
+
+def dependency_notes(check: Check, failed: Mapping[str, Sequence[str]]) -> list[str]:
+    """What this check's feedback says about the earlier exercises it is built on.
+
+    ``failed`` maps a check's name to its failure lines (empty or absent: it passed). One line per
+    earlier check in ``check.depends_on`` that failed, naming it and its first failure, e.g.
+    ``this exercise calls conv_forward_naive (exercise 1), which failed on case 3 (...): ...``.
+    """
+    notes = []
+    for earlier, label in check.depends_on.items():
+        lines = failed.get(earlier) or []
+        if lines:
+            more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+            notes.append(f"this exercise calls {label}, which failed on {lines[0]}{more}; "
+                         "fix that first, then this one")
+    return notes

@@ -2,10 +2,11 @@
 
 A mutant lives next to the exercise it breaks, in ``solutions/<aid>/mutants/<name>.mutant`` (never
 released). It names the solution cell it patches, the hidden-test cells it must lose points on, why
-it is wrong, and one or more hunks, each replacing an exact snippet of that cell's source::
+it is wrong, optionally (``# fails:``) the visible-test cells that must catch it, and one or more
+hunks, each replacing an exact snippet of that cell's source::
 
     # grade_id: conv_output_size
-    # loses: conv_output_size_hidden, conv_layer_shapes_hidden, conv_param_counts_hidden
+    # loses: conv_output_size_hidden
     # why: forgets the + 1 (counts the steps between windows instead of the windows)
     @@ replace
         return span // stride + 1
@@ -36,7 +37,7 @@ __all__ = ["MUTANTS_DIR", "SUFFIX", "Hunk", "Mutant", "MutantError", "parse_muta
 
 MUTANTS_DIR = "mutants"
 SUFFIX = ".mutant"
-_HEADER_RE = re.compile(r"^# (grade_id|loses|why):(.*)$")
+_HEADER_RE = re.compile(r"^# (grade_id|loses|fails|why):(.*)$")
 _REPLACE, _WITH, _END = "@@ replace", "@@ with", "@@ end"
 _SHOWN_CHARS = 300
 
@@ -55,7 +56,8 @@ class Hunk:
 
 @dataclass(frozen=True)
 class Mutant:
-    """A plausible wrong answer: ``hunks`` patch solution cell ``grade_id``; it must lose ``loses``."""
+    """A plausible wrong answer: ``hunks`` patch solution cell ``grade_id``; it must lose ``loses``
+    (hidden-test cells) and make the visible-test cells ``fails`` raise."""
 
     aid: str
     name: str
@@ -64,6 +66,7 @@ class Mutant:
     why: str
     hunks: tuple[Hunk, ...]
     path: Path | None = None
+    fails: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -78,8 +81,8 @@ def _header(lines: list[str], where: str) -> tuple[dict[str, str], int]:
     while i < len(lines) and lines[i].startswith("#"):
         match = _HEADER_RE.match(lines[i])
         if not match:
-            raise MutantError(f"{where}: line {i + 1}: expected '# grade_id:', '# loses:' or '# why:', "
-                              f"got {lines[i]!r}")
+            raise MutantError(f"{where}: line {i + 1}: expected '# grade_id:', '# loses:', '# fails:' or "
+                              f"'# why:', got {lines[i]!r}")
         key, value = match.group(1), match.group(2).strip()
         if key in fields:
             raise MutantError(f"{where}: line {i + 1}: '# {key}:' given twice")
@@ -130,8 +133,10 @@ def parse_mutant(text: str, name: str, aid: str = "", path: Path | None = None) 
     where = str(path) if path is not None else name
     lines = text.splitlines()
     fields, start = _header(lines, where)
-    loses = tuple(x.strip() for x in fields["loses"].split(",") if x.strip())
-    return Mutant(aid, name, fields["grade_id"], loses, fields.get("why", ""), _hunks(lines, start, where), path)
+    loses, fails = (tuple(x.strip() for x in fields.get(key, "").split(",") if x.strip())
+                    for key in ("loses", "fails"))
+    return Mutant(aid, name, fields["grade_id"], loses, fields.get("why", ""), _hunks(lines, start, where), path,
+                  fails)
 
 
 def read_mutant(path, aid: str | None = None) -> Mutant:

@@ -29,8 +29,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from autograder.cells import nbgrader_meta
-from autograder.checks import Check, case_kinds, check_rng, draw_cases, judge, load_checks, reference_outcomes, \
-    score_check, withheld_names
+from autograder.checks import Check, case_kinds, check_rng, dependency_notes, draw_cases, judge, load_checks, \
+    reference_outcomes, score_check, withheld_names
 from autograder.grading_build import GradingBuild, grading_build, library_sources
 from autograder.kernel.protocol import (MAX_ANSWER_BYTES, Outcome, ValueFormatError, read_answer_message,
                                         write_inputs)
@@ -159,13 +159,14 @@ class PrepareHidden(NbGraderPreprocessor):
 
 
 def score_cells(session: HiddenSession) -> dict:
-    """Per grade cell: ``{"fraction", "cases", "checks": [{name, passed, total, fraction, failures}]}``.
+    """Per grade cell: ``{"fraction", "cases", "checks": [{name, passed, total, fraction, failures, notes}]}``.
 
     A cell's fraction weighs its checks by case count; a check's fraction follows
     :func:`autograder.checks.score_check` (must-raise and fixed cases count only together with the
-    fresh value cases).
+    fresh value cases). ``notes`` name the earlier exercises a failing check is built on that failed
+    too (:func:`autograder.checks.dependency_notes`).
     """
-    cells: dict = {}
+    judged = {}
     for name, run in session.runs.items():
         check = run.check
         answers = [run.answers.get(i, _NO_ANSWER) for i in range(len(run.cases))]
@@ -180,11 +181,17 @@ def score_cells(session: HiddenSession) -> dict:
             failures = [f"case {r.index} ({r.geometry}): {r.message}" for r in results if not r.passed]
             passed = sum(r.passed for r in results)
             fraction = score_check(check, [r.passed for r in results], run.kinds)
+        judged[name] = {"name": name, "passed": passed, "total": len(results), "fraction": fraction,
+                        "failures": failures}
+    failed = {name: chk["failures"] for name, chk in judged.items()}
+    cells: dict = {}
+    for name, chk in judged.items():
+        check = session.runs[name].check
+        chk["notes"] = dependency_notes(check, failed) if chk["failures"] else []
         entry = cells.setdefault(check.grade_id, {"weighted": 0.0, "cases": 0, "checks": []})
-        entry["weighted"] += fraction * len(results)
-        entry["cases"] += len(results)
-        entry["checks"].append({"name": name, "passed": passed, "total": len(results), "fraction": fraction,
-                                "failures": failures})
+        entry["weighted"] += chk["fraction"] * chk["total"]
+        entry["cases"] += chk["total"]
+        entry["checks"].append(chk)
     for entry in cells.values():
         entry["fraction"] = entry.pop("weighted") / entry["cases"] if entry["cases"] else 0.0
     return cells
@@ -200,6 +207,7 @@ def verdict_outputs(entry: dict, points: float) -> tuple[list, float]:
     lines = []
     for chk in entry["checks"]:
         lines.append(f"hidden check {chk['name']}: {chk['passed']} of {chk['total']} cases pass")
+        lines += [f"  note: {n}" for n in chk.get("notes", [])]
         if chk["passed"] and chk["fraction"] < chk["passed"] / chk["total"] - 1e-12:
             lines.append("  (cases that must raise, and the examples printed in the notebook, count only "
                          "together with the fresh cases)")

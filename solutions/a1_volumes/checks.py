@@ -4,6 +4,12 @@ Trusted: this file stays in solutions/ and never enters the grading sandbox.
 Each case generator draws fresh geometries from the grader's ``rng``; the
 references are the library's shape formulas (or, for the activation map, a
 direct slicing implementation of the notes' definition).
+
+Exercises 3 and 6 are built on earlier ones (``conv_output_size``, and for 6 also
+``conv_layer_shapes``). Their cases carry the earlier functions' answers for exactly
+the geometries of the case (``output_sizes``, ``layer_shapes``), computed here, and
+their hidden cells let those answers stand in for the student's earlier functions
+(``autograder.kernel.stand_in``): a mistake in exercise 2 costs exercise 2's points only.
 """
 
 import numpy as np
@@ -79,6 +85,27 @@ def conv_output_size_reference(size, kernel, stride, pad):
 
 # --- exercise 3: filter and output shapes of a conv layer -------------------------------------
 
+def _output_size_rows(*geometries):
+    """``conv_output_size`` for each (size, kernel, stride, pad), as int rows
+    ``(size, kernel, stride, pad, out)`` with ``out = -1`` where the setting is invalid (raises)."""
+    rows = []
+    for geometry in dict.fromkeys(geometries):  # each geometry once, in order
+        try:
+            out = shapes.conv_output_size(*geometry[:2], stride=geometry[2], pad=geometry[3])
+        except ValueError:
+            out = -1
+        rows.append((*geometry, out))
+    return np.array(rows, dtype=np.int64)
+
+
+def _with_output_sizes(case):
+    """``case`` plus the output sizes its two spatial axes need (what stands in for exercise 2)."""
+    (H, W, _), kernel = case["input_shape"], case["kernel"]
+    FH, FW = (kernel, kernel) if isinstance(kernel, int) else kernel
+    S, P = case["stride"], case["pad"]
+    return dict(case, output_sizes=_output_size_rows((H, FH, S, P), (W, FW, S, P)))
+
+
 def conv_layer_shapes_cases(rng):
     for _ in range(6):
         h, fh, s, p = _random_valid_geometry(rng)
@@ -91,13 +118,16 @@ def conv_layer_shapes_cases(rng):
             w = (out_w - 1) * s + fw - 2 * p_w
         depth, filters = int(rng.integers(1, 33)), int(rng.integers(1, 65))
         kernel = fh if fh == fw else (fh, fw)
-        yield dict(input_shape=(h, w, depth), num_filters=filters, kernel=kernel, stride=s, pad=p)
-    yield dict(input_shape=(227, 227, 3), num_filters=96, kernel=11, stride=4, pad=0)
-    yield dict(input_shape=(32, 32, 3), num_filters=12, kernel=(5, 3), stride=1, pad=2)  # 32 x 34: fine
-    yield dict(input_shape=(224, 224, 3), num_filters=96, kernel=11, stride=4, pad=0)  # invalid
+        yield _with_output_sizes(dict(input_shape=(h, w, depth), num_filters=filters, kernel=kernel, stride=s,
+                                      pad=p))
+    yield _with_output_sizes(dict(input_shape=(227, 227, 3), num_filters=96, kernel=11, stride=4, pad=0))
+    yield _with_output_sizes(dict(input_shape=(32, 32, 3), num_filters=12, kernel=(5, 3), stride=1,
+                                  pad=2))  # 32 x 34: fine
+    yield _with_output_sizes(dict(input_shape=(224, 224, 3), num_filters=96, kernel=11, stride=4,
+                                  pad=0))  # invalid
 
 
-def conv_layer_shapes_reference(input_shape, num_filters, kernel, stride, pad):
+def conv_layer_shapes_reference(input_shape, num_filters, kernel, stride, pad, output_sizes=None):
     H, W, D = input_shape
     FH, FW = (kernel, kernel) if isinstance(kernel, int) else kernel
     H2 = shapes.conv_output_size(H, FH, stride=stride, pad=pad)
@@ -137,17 +167,25 @@ def effective_kernel_reference(kernel, dilation):
 
 # --- exercise 6: parameters with and without sharing ------------------------------------------
 
+def _with_layer_shapes(case):
+    """``case`` plus what stands in for exercises 2 and 3: the output sizes of its two axes and
+    ``layer_shapes = (FH, FW, D, H2, W2, K)``, the answer of ``conv_layer_shapes`` for its layer."""
+    case = _with_output_sizes(case)
+    filter_shape, output_shape = conv_layer_shapes_reference(**case)
+    return dict(case, layer_shapes=tuple(int(v) for v in filter_shape + output_shape))
+
+
 def param_count_cases(rng):
-    yield dict(input_shape=(227, 227, 3), num_filters=96, kernel=11, stride=4, pad=0)
+    yield _with_layer_shapes(dict(input_shape=(227, 227, 3), num_filters=96, kernel=11, stride=4, pad=0))
     for _ in range(5):
         h, f, s, p = _random_valid_geometry(rng)
         w = h + s * int(rng.integers(1, 4))  # still tiles, W != H
         kernel = f if rng.random() < 0.5 else (f, f)
-        yield dict(input_shape=(h, w, int(rng.integers(1, 17))), num_filters=int(rng.integers(1, 33)),
-                   kernel=kernel, stride=s, pad=p)
+        yield _with_layer_shapes(dict(input_shape=(h, w, int(rng.integers(1, 17))),
+                                      num_filters=int(rng.integers(1, 33)), kernel=kernel, stride=s, pad=p))
 
 
-def param_count_reference(input_shape, num_filters, kernel, stride, pad):
+def param_count_reference(input_shape, num_filters, kernel, stride, pad, output_sizes=None, layer_shapes=None):
     H, W, D = input_shape
     FH, FW = (kernel, kernel) if isinstance(kernel, int) else kernel
     H2 = shapes.conv_output_size(H, FH, stride=stride, pad=pad)

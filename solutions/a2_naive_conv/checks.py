@@ -4,7 +4,11 @@ Trusted: this file stays in solutions/ and never enters the grading sandbox.
 Forward passes are compared with the library's loop implementation; backward
 passes with central-difference numeric gradients (float64) of the library's
 forward pass, so a hidden backward test is a numeric gradient check on fresh
-random inputs.
+random inputs. The hidden backward cells build the documented cache
+``(x, w, b, stride, pad, dilation)`` from the case, never with the student's forward
+pass. Exercises 3 and 5 run the functions of exercises 1 and 2 (dilation is a
+feature of those loops; the flipped-filter pass calls the student's forward pass
+by design): their verdicts name the earlier exercise when it failed too.
 """
 
 import numpy as np
@@ -124,6 +128,8 @@ def flip_reference(dout, w, pad):
 _CONV = ["convlab.layers.conv_forward_naive", "convlab.layers.conv_forward"]
 _CONV_BACKWARD = ["convlab.layers.conv_backward_naive", "convlab.layers.conv_backward"]
 _GRAD_TOL = dict(rtol=1e-6, atol=1e-7)
+_FORWARD = {"conv_forward": "conv_forward_naive (exercise 1)"}
+_BACKWARD = {"conv_backward": "conv_backward_naive (exercise 2)"}
 
 CHECKS = [
     Check(name="conv_forward", grade_id="conv_forward_hidden", cases=forward_cases,
@@ -131,11 +137,13 @@ CHECKS = [
     Check(name="conv_backward", grade_id="conv_backward_hidden", cases=backward_cases,
           reference=backward_reference, **_GRAD_TOL, withhold=_CONV + _CONV_BACKWARD),
     Check(name="conv_forward_dilated", grade_id="conv_dilation_hidden", cases=dilated_forward_cases,
-          reference=forward_reference, rtol=1e-7, atol=1e-9, withhold=_CONV),
+          reference=forward_reference, rtol=1e-7, atol=1e-9, withhold=_CONV, depends_on=_FORWARD),
     Check(name="conv_backward_dilated", grade_id="conv_dilation_hidden", cases=dilated_backward_cases,
-          reference=backward_reference, **_GRAD_TOL, withhold=_CONV + _CONV_BACKWARD),
+          reference=backward_reference, **_GRAD_TOL, withhold=_CONV + _CONV_BACKWARD,
+          depends_on=_BACKWARD),
     Check(name="conv1x1_matmul", grade_id="conv1x1_hidden", cases=conv1x1_cases,
           reference=conv1x1_reference, rtol=1e-7, atol=1e-9, withhold=_CONV),
     Check(name="conv_backward_x_via_conv", grade_id="flipped_filters_hidden", cases=flip_cases,
-          reference=flip_reference, rtol=1e-7, atol=1e-9, withhold=_CONV + _CONV_BACKWARD),
+          reference=flip_reference, rtol=1e-7, atol=1e-9, withhold=_CONV + _CONV_BACKWARD,
+          depends_on=_FORWARD),
 ]

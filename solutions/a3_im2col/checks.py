@@ -2,6 +2,14 @@
 
 Geometries cover non-square filters, H != W, strides 1, 2 and 3, padding 0, 1 and 2, overlapping and
 non-overlapping receptive fields, and settings that do not tile the input (ValueError expected).
+
+The convolution and pooling cells are judged without the student's ``im2col`` (exercise 1): their
+valid cases carry the right column matrix (``X_col``, ``cols``), computed here, which stands in for
+the student's ``im2col`` on exactly the call the case needs (``autograder.kernel.stand_in``), and
+the backward cell builds the documented cache ``(x.shape, w, stride, pad, X_col)`` from the case
+instead of running the student's forward pass. The backward pass still calls the student's
+``col2im`` (its answer for that call would be ``dx`` itself), so its verdict names exercise 2 when
+``col2im`` failed too.
 """
 
 import numpy as np
@@ -54,10 +62,16 @@ def col2im_cases(rng):
                    FH=FH, FW=FW, stride=S, pad=P)
 
 
+def _with_columns(case, FH, FW):
+    """``case`` plus ``X_col``: the right ``im2col`` of its input (what stands in for exercise 1)."""
+    return dict(case, X_col=im2col(case["x"], FH, FW, stride=case["stride"], pad=case["pad"]))
+
+
 def conv_forward_cases(rng):
+    """Valid cases carry ``X_col``; the invalid one has none (the student's own ``im2col`` answers)."""
     for (N, C, H, W, FH, FW, S, P), K in zip(VALID_GEOMETRIES, NUM_FILTERS):
-        yield dict(x=rng.standard_normal((N, C, H, W)), w=rng.standard_normal((K, C, FH, FW)),
-                   b=rng.standard_normal(K), stride=S, pad=P)
+        yield _with_columns(dict(x=rng.standard_normal((N, C, H, W)), w=rng.standard_normal((K, C, FH, FW)),
+                                 b=rng.standard_normal(K), stride=S, pad=P), FH, FW)
     N, C, H, W, FH, FW, S, P = INVALID_GEOMETRIES[0]
     yield dict(x=rng.standard_normal((N, C, H, W)), w=rng.standard_normal((2, C, FH, FW)),
                b=rng.standard_normal(2), stride=S, pad=P)
@@ -66,8 +80,9 @@ def conv_forward_cases(rng):
 def conv_backward_cases(rng):
     for (N, C, H, W, FH, FW, S, P), K in zip(VALID_GEOMETRIES, NUM_FILTERS):
         Ho, Wo = _out_hw(H, W, FH, FW, S, P)
-        yield dict(x=rng.standard_normal((N, C, H, W)), w=rng.standard_normal((K, C, FH, FW)),
-                   b=rng.standard_normal(K), dout=rng.standard_normal((N, K, Ho, Wo)), stride=S, pad=P)
+        yield _with_columns(dict(x=rng.standard_normal((N, C, H, W)), w=rng.standard_normal((K, C, FH, FW)),
+                                 b=rng.standard_normal(K), dout=rng.standard_normal((N, K, Ho, Wo)), stride=S,
+                                 pad=P), FH, FW)
 
 
 def size_cases(rng):
@@ -87,8 +102,15 @@ def size_cases(rng):
 
 
 def pool_cases(rng):
+    """Valid cases carry ``cols``, the right ``im2col`` of the slices as single-channel images
+    (``x.reshape(N*C, 1, H, W)``, the exercise's route); the invalid one has none."""
     for N, C, H, W, size, S in POOL_GEOMETRIES:
-        yield dict(x=rng.standard_normal((N, C, H, W)), size=size, stride=S)
+        case = dict(x=rng.standard_normal((N, C, H, W)), size=size, stride=S)
+        try:
+            case["cols"] = im2col(case["x"].reshape(N * C, 1, H, W), *size, stride=S)
+        except ValueError:
+            pass
+        yield case
 
 
 def im2col_ref(x, FH, FW, stride, pad):
@@ -99,11 +121,11 @@ def col2im_ref(cols, x_shape, FH, FW, stride, pad):
     return col2im(cols, x_shape, FH, FW, stride=stride, pad=pad)
 
 
-def conv_forward_ref(x, w, b, stride, pad):
+def conv_forward_ref(x, w, b, stride, pad, X_col=None):
     return conv_forward_naive(x, w, b, stride=stride, pad=pad)[0]
 
 
-def conv_backward_ref(x, w, b, dout, stride, pad):
+def conv_backward_ref(x, w, b, dout, stride, pad, X_col):
     return conv_backward_naive(dout, conv_forward_naive(x, w, b, stride=stride, pad=pad)[1])
 
 
@@ -114,7 +136,7 @@ def size_ref(x_shape, FH, FW, stride, pad):
     return rows, columns, rows * columns / (N * C * H * W)
 
 
-def pool_ref(x, size, stride):
+def pool_ref(x, size, stride, cols=None):
     return max_pool_forward(x, size=size, stride=stride)[0]
 
 
@@ -126,7 +148,7 @@ CHECKS = [
     Check(name="conv_forward_im2col", grade_id="conv_forward_im2col_hidden", cases=conv_forward_cases,
           reference=conv_forward_ref, withhold=CONV_WITHHELD),
     Check(name="conv_backward_im2col", grade_id="conv_backward_im2col_hidden", cases=conv_backward_cases,
-          reference=conv_backward_ref, withhold=CONV_BACK_WITHHELD),
+          reference=conv_backward_ref, withhold=CONV_BACK_WITHHELD, depends_on={"col2im": "col2im (exercise 2)"}),
     Check(name="column_matrix_size", grade_id="column_matrix_size_hidden", cases=size_cases,
           reference=size_ref, rtol=1e-12, atol=0),
     Check(name="max_pool_im2col", grade_id="max_pool_im2col_hidden", cases=pool_cases, reference=pool_ref,

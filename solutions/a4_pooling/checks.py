@@ -3,6 +3,13 @@
 Geometries cover non-overlapping (F=S) and overlapping (F>S) windows, non-square windows,
 H != W, strides 1, 2 and 3, and one window that does not tile its input (ValueError expected).
 All inputs are continuous standard normals in float64, so max-pool windows have no ties.
+
+Each backward pass is judged on its own: its hidden cell builds the cache in the layout the
+notebook documents, from case entries computed here (the max-pool switches, the L2 outputs),
+never with the student's forward pass; the max-pool forward check judges the switches it
+returns instead. ``discarded_fraction`` gets the right max-pool forward pass standing in for
+the student's (``autograder.kernel.stand_in``); it still runs the student's backward pass, so
+its verdict names exercise 2 when that failed too.
 """
 
 import numpy as np
@@ -41,18 +48,40 @@ def forward_cases(rng):
 
 
 def backward_cases(rng):
-    """Valid geometries with an upstream gradient of the output's shape."""
+    """Valid geometries with an upstream gradient of the output's shape (average pooling's cache,
+    ``(x.shape, size, stride)``, is built from these entries)."""
     for N, C, H, W, size, stride in VALID_GEOMETRIES:
         Ho, Wo = pool_output_size(H, size[0], stride), pool_output_size(W, size[1], stride)
         yield dict(x=rng.standard_normal((N, C, H, W)), dout=rng.standard_normal((N, C, Ho, Wo)),
                    size=size, stride=stride)
 
 
+def _switches(x, size, stride):
+    """The switches of the right max-pool forward pass: row-major winner index per window, int64."""
+    return np.asarray(max_pool_forward(x, size=size, stride=stride)[1].switches, dtype=np.int64)
+
+
+def max_backward_cases(rng):
+    """``backward_cases`` plus ``switches`` for the documented cache ``MaxPoolCache(x.shape, size,
+    stride, switches)``."""
+    for case in backward_cases(rng):
+        yield dict(case, switches=_switches(case["x"], case["size"], case["stride"]))
+
+
+def l2_backward_cases(rng):
+    """``backward_cases`` plus ``out`` for the documented cache ``(x, out, size, stride)``."""
+    for case in backward_cases(rng):
+        yield dict(case, out=l2_forward_ref(case["x"], case["size"], case["stride"]))
+
+
 def discarded_cases(rng):
-    """Larger slices so the fraction is not a coincidence of a tiny input."""
+    """Larger slices so the fraction is not a coincidence of a tiny input; ``out`` and ``switches``
+    are the right max-pool forward pass on ``x`` (what stands in for exercise 1)."""
     for N, C, H, W, size, stride in [(2, 3, 12, 10, (2, 2), 2), (2, 2, 13, 11, (3, 3), 2),
                                      (1, 3, 9, 14, (3, 2), 1), (2, 2, 10, 13, (4, 1), 3)]:
-        yield dict(x=rng.standard_normal((N, C, H, W)), size=size, stride=stride)
+        x = rng.standard_normal((N, C, H, W))
+        yield dict(x=x, size=size, stride=stride, out=max_forward_ref(x, size, stride)[0],
+                   switches=_switches(x, size, stride))
 
 
 def as_conv_cases(rng):
@@ -64,10 +93,12 @@ def as_conv_cases(rng):
 
 
 def max_forward_ref(x, size, stride):
-    return max_pool_forward(x, size=size, stride=stride)[0]
+    """The output and the switches (the forward pass's cache is judged: the backward pass gets the
+    right switches in its own check)."""
+    return max_pool_forward(x, size=size, stride=stride)[0], _switches(x, size, stride)
 
 
-def max_backward_ref(x, dout, size, stride):
+def max_backward_ref(x, dout, size, stride, switches):
     return max_pool_backward(dout, max_pool_forward(x, size=size, stride=stride)[1])
 
 
@@ -83,11 +114,11 @@ def l2_forward_ref(x, size, stride):
     return l2_pool_forward(x, size=size, stride=stride)[0]
 
 
-def l2_backward_ref(x, dout, size, stride):
+def l2_backward_ref(x, dout, size, stride, out):
     return l2_pool_backward(dout, l2_pool_forward(x, size=size, stride=stride)[1])
 
 
-def discarded_ref(x, size, stride):
+def discarded_ref(x, size, stride, out, switches):
     out, cache = max_pool_forward(x, size=size, stride=stride)
     return float(np.mean(max_pool_backward(np.ones_like(out), cache) == 0))
 
@@ -105,7 +136,7 @@ VALIDATION_SHARE_OF_PAIR = 7 / 30
 CHECKS = [
     Check(name="max_pool_forward", grade_id="max_pool_forward_hidden", cases=forward_cases,
           reference=max_forward_ref, withhold=MAX_WITHHELD),
-    Check(name="max_pool_backward", grade_id="max_pool_backward_hidden", cases=backward_cases,
+    Check(name="max_pool_backward", grade_id="max_pool_backward_hidden", cases=max_backward_cases,
           reference=max_backward_ref, withhold=MAX_WITHHELD),
     Check(name="avg_pool_forward", grade_id="avg_pool_hidden", cases=forward_cases,
           reference=avg_forward_ref, withhold=AVG_WITHHELD, raise_share=VALIDATION_SHARE_OF_PAIR),
@@ -113,10 +144,11 @@ CHECKS = [
           reference=avg_backward_ref, withhold=AVG_WITHHELD),
     Check(name="l2_pool_forward", grade_id="l2_pool_hidden", cases=forward_cases,
           reference=l2_forward_ref, withhold=L2_WITHHELD, raise_share=VALIDATION_SHARE_OF_PAIR),
-    Check(name="l2_pool_backward", grade_id="l2_pool_hidden", cases=backward_cases,
+    Check(name="l2_pool_backward", grade_id="l2_pool_hidden", cases=l2_backward_cases,
           reference=l2_backward_ref, withhold=L2_WITHHELD),
     Check(name="discarded_fraction", grade_id="discarded_fraction_hidden", cases=discarded_cases,
-          reference=discarded_ref, rtol=0, atol=1e-12, withhold=MAX_WITHHELD),
+          reference=discarded_ref, rtol=0, atol=1e-12, withhold=MAX_WITHHELD,
+          depends_on={"max_pool_backward": "max_pool_backward (exercise 2)"}),
     Check(name="avg_pool_as_conv", grade_id="avg_pool_as_conv_hidden", cases=as_conv_cases,
           reference=as_conv_ref, withhold=AVG_WITHHELD),
 ]

@@ -11,6 +11,11 @@ extra size is not always a multiple of the stride. No check has must-raise cases
 
 A net travels in a case as its spec (``spec``), its input shape (``input_shape``) and one array per
 parameter (``W1, b1, W2, ...``, the keys of ``ConvNet.params``).
+
+``fc_backward`` is judged with the documented cache ``(x, w)`` built from the case. The conversion and
+the score maps run the student's earlier functions (their answers are nets and score maps, too
+close to what the later exercise returns to hand over), so those verdicts name the earlier
+exercise when it failed too (``depends_on``).
 """
 
 import math
@@ -310,13 +315,16 @@ CHECKS = [
     Check(name="conv_spec", grade_id="conv_spec_hidden", cases=conv_spec_cases, reference=conv_spec_ref,
           compare=same_spec, withhold=CONVERT_WITHHELD),
     Check(name="fc_to_conv", grade_id="fc_to_conv_hidden", cases=fc_to_conv_cases, reference=fc_to_conv_ref,
-          rtol=NET_RTOL, atol=NET_ATOL, withhold=CONVERT_WITHHELD),
+          rtol=NET_RTOL, atol=NET_ATOL, withhold=CONVERT_WITHHELD,
+          depends_on={"fc_as_conv": "fc_as_conv (exercise 2)", "conv_spec": "conv_spec (exercise 2)"}),
     Check(name="multiply_adds", grade_id="multiply_adds_hidden", cases=multiply_adds_cases,
           reference=multiply_adds_ref),
     Check(name="score_map", grade_id="score_map_hidden", cases=score_map_cases, reference=score_map_ref,
-          rtol=NET_RTOL, atol=NET_ATOL, withhold=CONVERT_WITHHELD),
+          rtol=NET_RTOL, atol=NET_ATOL, withhold=CONVERT_WITHHELD,
+          depends_on={"fc_to_conv": "fc_to_conv (exercise 2)"}),
     Check(name="class_confidence", grade_id="class_confidence_hidden", cases=class_confidence_cases,
           reference=class_confidence_ref),
     Check(name="fine_score_map", grade_id="fine_score_map_hidden", cases=fine_score_map_cases,
-          reference=fine_score_map_ref, rtol=NET_RTOL, atol=NET_ATOL, withhold=CONVERT_WITHHELD),
+          reference=fine_score_map_ref, rtol=NET_RTOL, atol=NET_ATOL, withhold=CONVERT_WITHHELD,
+          depends_on={"fc_to_conv": "fc_to_conv (exercise 2)", "score_map": "score_map (exercise 4)"}),
 ]

@@ -202,10 +202,21 @@ def bn_forward_cases(rng):
 
 
 def bn_backward_cases(rng):
+    """Cases carry ``xhat`` and ``std`` for the documented cache ``(xhat, gamma, std, train)``: the
+    backward pass is judged without the student's forward pass."""
     for N, C, H, W, train in [(4, 3, 5, 6, True), (2, 5, 3, 4, True), (3, 2, 7, 4, False), (5, 4, 2, 3, True)]:
         case = _bn_case(rng, N, C, H, W, train)
         case["dout"] = rng.standard_normal((N, C, H, W))
+        case["xhat"], case["std"] = _normalised(case["x"], train, case["running_mean"], case["running_var"],
+                                                case["eps"])
         yield case
+
+
+def _normalised(x, train, running_mean, running_var, eps):
+    """``(xhat, std)`` of the forward pass: the batch's statistics in training, the running ones at test."""
+    mean, var = (x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))) if train else (running_mean, running_var)
+    std = np.sqrt(var + eps)  # (C,)
+    return (x - mean[None, :, None, None]) / std[None, :, None, None], std
 
 
 def _bn_case(rng, N, C, H, W, train, **extra):
@@ -271,7 +282,7 @@ def bn_forward_reference(x, gamma, beta, train, running_mean, running_var, eps, 
     return out, mean, var
 
 
-def bn_backward_reference(x, gamma, beta, train, running_mean, running_var, eps, dout):
+def bn_backward_reference(x, gamma, beta, train, running_mean, running_var, eps, dout, xhat, std):
     _, cache, _, _ = spatial_batchnorm_forward(x, gamma, beta, train=train, running_mean=running_mean,
                                                running_var=running_var, eps=eps)
     return spatial_batchnorm_backward(dout, cache)
@@ -296,6 +307,13 @@ _BN_GRADS = tuple("d" + k for k in BN_PARAM_NAMES)
 _NET_ANSWERS = ("scores", "loss") + _GRADS
 _BN_NET_ANSWERS = ("scores", "loss") + _BN_GRADS + ("running_mean", "running_var")
 
+# later exercises run the student's earlier classes and layers (a trained net, a net on a device): their
+# verdicts name the earlier exercise when it failed too
+_CONVNET = {"convnet_loss": "ConvNet.loss (exercise 1)"}
+_BATCHNORM = {"convnet_loss": "ConvNet.loss (exercise 1)",
+              "spatial_batchnorm_forward": "spatial_batchnorm_forward (exercise 3)",
+              "spatial_batchnorm_backward": "spatial_batchnorm_backward (exercise 3)"}
+
 CHECKS = [
     Check(name="convnet_init", grade_id="convnet_init_hidden", cases=init_cases, reference=init_reference,
           compare=_init_agrees, withhold=MODELS_WITHHELD),
@@ -306,9 +324,9 @@ CHECKS = [
     Check(name="convnet_sanity", grade_id="convnet_sanity_hidden", cases=sanity_cases,
           reference=sanity_reference, compare=_sanity_agrees, withhold=MODELS_WITHHELD),
     Check(name="overfit_small_data", grade_id="overfit_hidden", cases=overfit_cases, reference=overfit_reference,
-          compare=_accuracy_at_least(1.0), withhold=MODELS_WITHHELD),
+          compare=_accuracy_at_least(1.0), withhold=MODELS_WITHHELD, depends_on=_CONVNET),
     Check(name="digits_test_accuracy", grade_id="digits_hidden", cases=digits_cases, reference=digits_reference,
-          compare=_accuracy_at_least(0.97), withhold=MODELS_WITHHELD),
+          compare=_accuracy_at_least(0.97), withhold=MODELS_WITHHELD, depends_on=_CONVNET),
     Check(name="spatial_batchnorm_forward", grade_id="bn_forward_hidden", cases=bn_forward_cases,
           reference=bn_forward_reference, rtol=1e-7, atol=1e-9, withhold=BN_WITHHELD),
     Check(name="spatial_batchnorm_backward", grade_id="bn_backward_hidden", cases=bn_backward_cases,
@@ -316,10 +334,10 @@ CHECKS = [
           withhold=BN_WITHHELD),
     Check(name="batchnorm_convnet", grade_id="bn_convnet_hidden", cases=bn_net_cases,
           reference=net_answers_reference, compare=_arrays_agree(_BN_NET_ANSWERS),
-          withhold=MODELS_WITHHELD + BN_WITHHELD),
+          withhold=MODELS_WITHHELD + BN_WITHHELD, depends_on=_BATCHNORM),
     Check(name="convnet_on_device", grade_id="device_hidden", cases=net_cases, reference=net_answers_reference,
-          compare=_arrays_agree(_NET_ANSWERS), withhold=MODELS_WITHHELD),
+          compare=_arrays_agree(_NET_ANSWERS), withhold=MODELS_WITHHELD, depends_on=_CONVNET),
     Check(name="batchnorm_convnet_on_device", grade_id="device_hidden", cases=bn_net_cases,
           reference=net_answers_reference, compare=_arrays_agree(_BN_NET_ANSWERS),
-          withhold=MODELS_WITHHELD + BN_WITHHELD),
+          withhold=MODELS_WITHHELD + BN_WITHHELD, depends_on={"batchnorm_convnet": "BatchNormConvNet (exercise 4)"}),
 ]

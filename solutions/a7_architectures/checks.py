@@ -143,7 +143,7 @@ def _memory(layers, input_shape, batch_size, optimizer, dtype):
     return activations, activations, params, params, STATE_COPIES[optimizer] * params, inputs
 
 
-def memory_cases(rng):
+def _memory_nets(rng):
     yield dict(layers=_three_conv_rows(), input_shape=(3, 224, 224), batch_size=1, optimizer="sgd",
                dtype="float32")
     yield dict(layers=_vgg16_rows(), input_shape=(3, 224, 224), batch_size=64, optimizer="adam",
@@ -155,7 +155,7 @@ def memory_cases(rng):
                    optimizer=OPTIMIZERS[(i + offset) % 4], dtype=("float32", "float64")[i % 2])
 
 
-def memory_reference(layers, input_shape, batch_size, optimizer, dtype):
+def memory_reference(layers, input_shape, batch_size, optimizer, dtype, table=None):
     return _memory(layers, input_shape, batch_size, optimizer, dtype)
 
 
@@ -165,7 +165,7 @@ def _fixed_and_per_example(layers, input_shape, optimizer, dtype):
     return fixed, one[0] + one[1] + one[5]
 
 
-def max_batch_cases(rng):
+def _max_batch_nets(rng):
     gib = 1024 ** 3
     yield dict(layers=_vgg16_rows(), input_shape=(3, 224, 224), budget_bytes=12 * gib, optimizer="adam",
                dtype="float32")
@@ -186,7 +186,7 @@ def max_batch_cases(rng):
         yield dict(layers=layers, input_shape=shape, budget_bytes=budget, optimizer=optimizer, dtype=dtype)
 
 
-def max_batch_reference(layers, input_shape, budget_bytes, optimizer, dtype):
+def max_batch_reference(layers, input_shape, budget_bytes, optimizer, dtype, table=None):
     fixed, per = _fixed_and_per_example(layers, input_shape, optimizer, dtype)
     return max(0, (budget_bytes - fixed) // per)
 
@@ -396,14 +396,14 @@ def resnet_reference(blocks_per_stage, widths, in_depth, num_classes):
 
 # --- exercise 8: which depth is which -----------------------------------------------------------
 
-def depth_cases(rng):
+def _depth_nets(rng):
     yield dict(layers=_vgg16_rows(), input_shape=(3, 224, 224))
     for i in range(5):
         layers, shape = _random_net(rng, grouped=i < 3)
         yield dict(layers=layers, input_shape=shape)
 
 
-def depth_reference(layers, input_shape):
+def depth_reference(layers, input_shape, table=None):
     table = _table(layers, input_shape)
     filter_depths, output_depths = [], []
     for i, (kind, _, K, _, _, G) in enumerate(layers):
@@ -415,6 +415,27 @@ def depth_reference(layers, input_shape):
 
 
 # --- the checks ---------------------------------------------------------------------------------
+
+# --- what stands in for exercise 1 ---------------------------------------------------------------
+# Exercises 2 and 8 call the student's layer_table; their cases carry the right table of their net
+# (``table``), which the hidden cells let stand in for it (autograder.kernel.stand_in): a mistake in
+# exercise 1 costs exercise 1's points only.
+
+def _with_table(case):
+    return dict(case, table=_table(case["layers"], case["input_shape"]))
+
+
+def memory_cases(rng):
+    yield from map(_with_table, _memory_nets(rng))
+
+
+def max_batch_cases(rng):
+    yield from map(_with_table, _max_batch_nets(rng))
+
+
+def depth_cases(rng):
+    yield from map(_with_table, _depth_nets(rng))
+
 
 TABLE_WITHHELD = ["convlab.models.summarize", "convlab.models.format_summary", "convlab.shapes.conv_param_count",
                   "convlab.shapes.grouped_conv_param_count", "convlab.shapes.fc_param_count"]
@@ -428,14 +449,16 @@ CHECKS = [
     Check(name="memory_estimate", grade_id="memory_estimate_hidden", cases=memory_cases,
           reference=memory_reference, rtol=0, atol=0, withhold=MEMORY_WITHHELD),
     Check(name="max_batch_size", grade_id="max_batch_size_hidden", cases=max_batch_cases,
-          reference=max_batch_reference, rtol=0, atol=0, withhold=MEMORY_WITHHELD),
+          reference=max_batch_reference, rtol=0, atol=0, withhold=MEMORY_WITHHELD,
+          depends_on={"memory_estimate": "memory_estimate (exercise 2)"}),
     Check(name="stack_vs_single", grade_id="stack_vs_single_hidden", cases=stack_cases,
           reference=stack_reference, rtol=0, atol=0,
           withhold=["convlab.shapes.receptive_field", "convlab.shapes.conv_param_count"]),
     Check(name="grouped_conv_forward", grade_id="grouped_conv_hidden", cases=grouped_cases,
           reference=grouped_reference, rtol=1e-7, atol=1e-9),
     Check(name="depthwise_separable_forward", grade_id="separable_hidden", cases=separable_cases,
-          reference=separable_reference, rtol=1e-7, atol=1e-9),
+          reference=separable_reference, rtol=1e-7, atol=1e-9,
+          depends_on={"grouped_conv_forward": "grouped_conv_forward (exercise 4)"}),
     Check(name="conv_costs", grade_id="conv_costs_hidden", cases=costs_cases, reference=costs_reference,
           rtol=0, atol=0, withhold=COST_WITHHELD),
     Check(name="dilated_receptive_fields", grade_id="dilated_hidden", cases=dilated_cases,

@@ -20,6 +20,8 @@ from .notebook_support import (
     assignment_ids,
     cell_role,
     error_cells,
+    mutant_source,
+    mutants,
     read_notebook,
     run_notebook,
     solution_notebook,
@@ -45,6 +47,20 @@ def test_solution_notebook_runs_clean_and_fast(aid):
 
 
 ALLOWED_TO_FAIL = {"solution", "visible_tests", "needs_answer"}
+
+CAUGHT = [m for m in mutants() if m.fails]
+
+
+@pytest.mark.parametrize("mutant", CAUGHT, ids=[f"{m.aid}/{m.name}" for m in CAUGHT])
+def test_visible_tests_catch_the_mutants_that_name_them(mutant):
+    # a mutant's '# fails:' cells are visible tests strong enough to catch it before grading does
+    from autograder.testing import make_submission  # noqa: PLC0415
+
+    nb = make_submission(solution_notebook(mutant.aid), {mutant.grade_id: mutant_source(mutant)})
+    run_notebook(nb, SOLUTIONS / mutant.aid)
+    failed = {nbgrader_meta(nb.cells[i]).get("grade_id") for i, role, _ in error_cells(nb) if role == "visible_tests"}
+    missed = sorted(set(mutant.fails) - failed)
+    assert not missed, f"{mutant.label}: the visible tests {missed} pass although the mutant is wrong"
 
 
 @pytest.mark.parametrize("aid", AIDS)
