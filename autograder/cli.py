@@ -1,4 +1,4 @@
-"""``convlab-grade``: release, check, collect, grade, feedback, export, status, demo.
+"""``convlab-grade``: release, check, collect, roster, due, grade, feedback, export, status, demo.
 
 Thin: parses arguments and calls the module doing the work. Run ``convlab-grade -h``.
 """
@@ -32,7 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "Exit status: 0 when every notebook was collected, 1 when some notebook-looking files "
                     "were skipped, 2 when nothing usable was found.")
     co.add_argument("source", help="a folder or a zip file")
-    co.add_argument("--aid", default=None, help="assignment of a flat export")
+    co.add_argument("--aid", default=None, help="assignment of a flat export (a hint: a notebook's own name decides)")
+    co.add_argument("--timezone", default="UTC", help="time zone of Blackboard's attempt times (IANA name)")
+    ro = sub.add_parser("roster", help="the class list in the gradebook")
+    ro_sub = ro.add_subparsers(dest="roster_command", required=True)
+    ri = ro_sub.add_parser("import", help="add or update students from a CSV: id, first_name, last_name, email, "
+                                          "lms_user_id (nbgrader's columns)")
+    ri.add_argument("csv")
+    du = sub.add_parser("due", help="show or set an assignment's due date (nbgrader's late penalty counts from it)")
+    du.add_argument("aid")
+    du.add_argument("when", nargs="?", default=None,
+                    help='e.g. "2026-12-15 23:59 UTC" (a time without zone is UTC); "none" clears it')
     g = sub.add_parser("grade", help="grade every collected submission of an assignment (sandboxed)")
     g.add_argument("aid")
     g.add_argument("--student", action="append", help="grade only these students")
@@ -60,6 +70,18 @@ def _log(verbose: bool):
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(message)s")
     logging.captureWarnings(True)
     return logger
+
+
+def _zone(name: str):
+    """The time zone called ``name`` (IANA), or ``CourseError``."""
+    import zoneinfo  # noqa: PLC0415
+
+    from autograder.course import CourseError  # noqa: PLC0415
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise CourseError(f"unknown time zone {name!r}") from exc
 
 
 def main(argv=None) -> int:
@@ -98,7 +120,7 @@ def main(argv=None) -> int:
             from autograder.collect import CollectError, collect, report_lines  # noqa: PLC0415
 
             try:
-                report = collect(course, args.source, args.aid)
+                report = collect(course, args.source, args.aid, zone=_zone(args.timezone))
             except CollectError as exc:
                 for line in report_lines(exc.report) if exc.report else []:
                     print(line)
@@ -106,6 +128,17 @@ def main(argv=None) -> int:
             for line in report_lines(report):
                 print(line)
             return 0 if report.complete else 1
+        if args.command == "roster":
+            from autograder.roster import import_roster  # noqa: PLC0415
+
+            print(f"imported {len(import_roster(course, args.csv))} students into the gradebook")
+            return 0
+        if args.command == "due":
+            from autograder.late import due_date, set_due_date  # noqa: PLC0415
+
+            when = set_due_date(course, args.aid, args.when) if args.when else due_date(course, args.aid)
+            print(f"{args.aid} due {when.strftime('%Y-%m-%d %H:%M:%S UTC') if when else 'never (no due date)'}")
+            return 0
         if args.command == "grade":
             from autograder.grading import GradeOptions, grade_all, points  # noqa: PLC0415
 

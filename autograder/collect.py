@@ -308,6 +308,7 @@ class _Stage:
         self.sources: dict[tuple[str, str, str], str] = {}  # (student, aid, name) -> the entry it came from
         self.targets: dict[tuple[str, str, str], _Target] = {}  # (student, aid, name) -> where it came from
         self.people: dict[tuple[str, str], dict] = {}  # (student, aid) -> {identity: first entry}, all attempts
+        self.shared: dict[tuple[str, str], list] = {}  # (student, aid) -> entries of a second person, not staged
         self.new_students: list[Path] = []  # student folders this collection created
         self.written = 0
 
@@ -451,6 +452,10 @@ def _take(stage: _Stage, report: CollectReport, target: _Target, source: str,
     Of two LMS attempts at one notebook the later is kept, whatever their order in the source.
     """
     stage.people.setdefault(target[:2], {}).setdefault(_identity(target), source)
+    kept = stage.targets.get(target[:3])
+    if kept is not None and _identity(kept) != _identity(target):  # two people, one id: see _refuse_shared_ids
+        stage.shared.setdefault(target[:2], []).append(source)
+        return
     later = stage.later_attempt(target)
     if later is not None:
         report.skip(source, f"an earlier attempt than {later}: the latest attempt is collected", relevant=False)
@@ -486,7 +491,7 @@ def _refuse_shared_ids(stage: _Stage, report: CollectReport, before: dict) -> No
             who.append(f"{earlier[0]} {earlier[1]} (collected before)")
         why = (f"student id '{student}' would be shared by {', '.join(who)}: not collected; import a roster "
                "(convlab-grade roster import) that tells them apart")
-        for source in stage.drop(student, aid):
+        for source in stage.drop(student, aid) + stage.shared.get((student, aid), []):
             report.skip(source, why)
 
 

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course import Course, CourseError
+from autograder.course import Course, CourseError, ensure_tools_on_path
 from autograder.lms import LmsEntry, id_problem, printable
 
 __all__ = ["RosterStudent", "Roster", "read_roster_csv", "import_roster", "load_roster"]
@@ -82,6 +82,7 @@ def import_roster(course: Course, path) -> list[RosterStudent]:
 
     students = read_roster_csv(path)
     course.work.mkdir(parents=True, exist_ok=True)
+    ensure_tools_on_path()  # a new gradebook is made by nbgrader's alembic
     with Gradebook(course.db_url, "convlab") as gb:
         for s in students:
             gb.update_or_create_student(s.id, first_name=s.first_name or None, last_name=s.last_name or None,
