@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["nbgrader_meta", "grade_id", "MARKERS", "marked_lines", "hidden_test_lines", "strip_hidden_tests",
+__all__ = ["nbgrader_meta", "grade_id", "graded_cells", "MARKERS", "marked_lines", "hidden_test_lines", "strip_hidden_tests",
            "strip_solution_markers", "solution_regions", "has_solution"]
 
 #: Every marker text nbgrader knows (none may reach a student's release).
@@ -31,6 +31,11 @@ def nbgrader_meta(cell) -> dict:
 def grade_id(cell) -> str | None:
     """The cell's nbgrader ``grade_id``, or ``None``."""
     return nbgrader_meta(cell).get("grade_id")
+
+
+def graded_cells(nb) -> list[str]:
+    """The ``grade_id`` of every grade cell (``grade: true``) of the notebook ``nb``, in notebook order."""
+    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("grade") and grade_id(c)]
 
 
 def marked_lines(source: str) -> list[tuple[str | None, str]]:

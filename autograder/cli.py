@@ -53,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run student code WITHOUT bubblewrap (only for code you trust)")
     f = sub.add_parser("feedback", help="write feedback HTML (hidden tests removed)")
     f.add_argument("aid")
-    e = sub.add_parser("export", help="write grades.csv")
+    f.add_argument("--package", default=None, metavar="DIR",
+                   help="also write one file per student into DIR, named for upload to the LMS it came from")
+    e = sub.add_parser("export", help="write grades.csv (one row per student and assignment, one column per question)")
     e.add_argument("out", nargs="?", default="grades.csv")
+    e.add_argument("--aid", action="append", help="only these assignments (default: all)")
     s = sub.add_parser("status", help="graded / failed / pending per student")
     s.add_argument("aids", nargs="*")
     d = sub.add_parser("demo", help="release the assignments, grade a sample class made from the solutions")
@@ -164,14 +167,20 @@ def main(argv=None) -> int:
         if args.command == "feedback":
             from autograder.feedback import generate_feedback  # noqa: PLC0415
 
-            for student, pages in generate_feedback(course, args.aid, log=log).items():
+            files = generate_feedback(course, args.aid, log=log)
+            for student, pages in files.items():
                 for page in pages:
                     print(f"{student}: {page.relative_to(course.root)}")
+            if args.package:
+                from autograder.feedback_package import package_feedback  # noqa: PLC0415
+
+                for path in package_feedback(course, args.aid, files, args.package):
+                    print(f"packaged {path}")
             return 0
         if args.command == "export":
             from autograder.reports import export_csv  # noqa: PLC0415
 
-            print(f"wrote {export_csv(course, args.out)}")
+            print(f"wrote {export_csv(course, args.out, args.aid)}")
             return 0
         if args.command == "status":
             from autograder.reports import format_table, status_rows  # noqa: PLC0415

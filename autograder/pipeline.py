@@ -10,7 +10,8 @@ was not given the hidden checks' places refuses (:class:`RequireConvlabGrade`).
   (:class:`~autograder.trusted.PrepareHidden`), the notebook run in the sandbox with each hidden
   cell's inputs present only while it runs (:class:`~autograder.execution.SandboxExecute`),
   warnings ignored, the answers judged and written as each hidden cell's verdict
-  (:class:`~autograder.trusted.JudgeHidden`), then nbgrader's own scoring steps.
+  (:class:`~autograder.trusted.JudgeHidden`), then nbgrader's own scoring steps (its late penalty
+  from :class:`autograder.late.PerDayPenalty`).
 - ``FEEDBACK_PREPROCESSORS`` (rendered by :class:`autograder.safe_html.FeedbackHTMLExporter`):
   scores from the gradebook, hidden tests cleared, tracebacks without grader frames or host paths,
   the student's markup made inert (:class:`autograder.safe_html.SanitizeFeedback`), then nbconvert's
@@ -26,6 +27,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     IgnorePattern, LimitOutput, NbGraderPreprocessor, SaveAutoGrades)
 
 from autograder.execution import SandboxExecute
+from autograder.late import PerDayPenalty
 from autograder.safe_html import FeedbackHTMLExporter, SanitizeFeedback
 from autograder.sanitize import SanitizeTracebacks
 from autograder.trusted import JudgeHidden, PrepareHidden
@@ -89,5 +91,6 @@ def configure_course(c, root) -> None:
     c.Execute.interrupt_on_timeout = True
     c.OverwriteCells.add_missing_cells = True
     c.IgnorePattern.enabled = True
+    c.AssignLatePenalties.plugin_class = PerDayPenalty
     c.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
     c.GenerateFeedback.exporter_class = FeedbackHTMLExporter

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.course import Course, CourseError, ensure_tools_on_path
+from autograder.course import Course, CourseError
 from autograder.lms import LmsEntry, id_problem, printable
 
 __all__ = ["RosterStudent", "Roster", "read_roster_csv", "import_roster", "load_roster"]
@@ -78,12 +78,8 @@ def read_roster_csv(path) -> list[RosterStudent]:
 
 def import_roster(course: Course, path) -> list[RosterStudent]:
     """Add or update every student of the roster CSV ``path`` in the gradebook; returns them."""
-    from nbgrader.api import Gradebook  # noqa: PLC0415 - heavy
-
     students = read_roster_csv(path)
-    course.work.mkdir(parents=True, exist_ok=True)
-    ensure_tools_on_path()  # a new gradebook is made by nbgrader's alembic
-    with Gradebook(course.db_url, "convlab") as gb:
+    with course.open_gradebook() as gb:
         for s in students:
             gb.update_or_create_student(s.id, first_name=s.first_name or None, last_name=s.last_name or None,
                                         email=s.email or None, lms_user_id=s.lms_user_id or None)
@@ -94,9 +90,7 @@ def load_roster(course: Course) -> "Roster | None":
     """The gradebook's students when the course has a roster (see the module's docstring), else ``None``."""
     if not course.gradebook.is_file():
         return None
-    from nbgrader.api import Gradebook  # noqa: PLC0415 - heavy
-
-    with Gradebook(course.db_url, "convlab") as gb:
+    with course.open_gradebook() as gb:
         students = [RosterStudent(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
                     for s in gb.students]
     return Roster(tuple(students)) if any(s.first_name or s.last_name for s in students) else None

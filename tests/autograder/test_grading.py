@@ -154,7 +154,9 @@ def test_export_csv(graded, tmp_path):
     out = export_csv(course, tmp_path / "grades.csv")
     with open(out, newline="") as fh:
         reader = csv.DictReader(fh)
-        assert reader.fieldnames == ["student", "assignment", "score", "max_score", "status", "notes", "flags"]
+        assert reader.fieldnames == ["student", "assignment", "score", "max_score", "status", "score_before_penalty",
+                                     "late_penalty", "seconds_late", "submitted", "lms_late", "notes", "flags",
+                                     f"{AID}:out_size_hidden", f"{AID}:relu_hidden", f"{AID}:pool1d_hidden"]
         rows = list(reader)
     assert [r["student"] for r in rows] == sorted(results), "one row per student, sorted"
     expected = {**{s: total for s, (_, total) in STUDENTS.items()}, **{s: t for s, (_, t) in FOLDER_CASES.items()}}
@@ -163,6 +165,10 @@ def test_export_csv(graded, tmp_path):
         assert float(row["score"]) == pytest.approx(expected[row["student"]], abs=1e-9), row
         assert float(row["score"]) == results[row["student"]].score, "the CSV carries the gradebook's score exactly"
         assert row["notes"] == " | ".join(results[row["student"]].notes)
+        cells = results[row["student"]].cells
+        assert [row[f"{AID}:{g}"] for g in ("out_size_hidden", "relu_hidden", "pool1d_hidden")] == [
+            repr(cells[g][0]) for g in ("out_size_hidden", "relu_hidden", "pool1d_hidden")], "exact, per question"
+        assert (row["late_penalty"], row["seconds_late"], row["score_before_penalty"]) == ("0.0", "0.0", row["score"])
     by_student = {r["student"]: r for r in rows}
     assert "not a notebook" in by_student["malformed"]["notes"]
     assert by_student["correct"]["notes"] == ""
