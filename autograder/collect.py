@@ -1,8 +1,13 @@
 """``collect DIR|ZIP``: bring submissions into ``work/submitted/<student>/<aid>/``.
 
-Accepted layouts: a folder (or zip) laid out ``<student>/<aid>/*.ipynb``, or a flat LMS export
-whose files are named ``<student>_<anything><notebook>.ipynb`` (e.g. ``alice_1234_a2_naive_conv.ipynb``).
-A re-collected student's folder is replaced, and ``timestamp.txt`` records the collection time.
+Accepted layouts: the exports of Canvas, Moodle and Blackboard (:mod:`autograder.lms`: the student from
+the LMS's name, the assignment from the notebook's own name, the latest attempt kept), a folder (or zip)
+laid out ``<student>/<aid>/*.ipynb``, or a flat export whose files are named
+``<student>_<anything><notebook>.ipynb`` (e.g. ``alice_1234_a2_naive_conv.ipynb``). With a roster
+(:mod:`autograder.roster`), LMS users become roster ids and anyone not on it is reported, not collected.
+A re-collected student's folder is replaced. ``timestamp.txt`` (nbgrader's submission time) holds the
+LMS's time when it gives one (Blackboard), none for Canvas and Moodle (Canvas's ``LATE`` marker is
+kept in ``work/lms/<aid>.json`` with the rest of the LMS origin), and the collection time otherwise.
 
 Hostile or broken input is handled one entry (zip member or file) at a time, and every entry that is
 not collected is reported with its reason (:class:`CollectReport`); only ``__MACOSX/``, dot files and
