@@ -9,11 +9,10 @@ import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
-import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
-from ag_support import AID, new_fixture_course  # noqa: E402
+from ag_support import AID, new_fixture_course, notebook_bytes, zip_of  # noqa: E402
 
 from autograder import cli  # noqa: E402
 from autograder.collect import collect  # noqa: E402
@@ -27,12 +26,6 @@ from autograder.roster import import_roster  # noqa: E402
 
 NB = f"{AID}.ipynb"
 DAY = 86400
-
-
-def _nb(text: str) -> bytes:
-    nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_code_cell(text, id="only-cell"))
-    return nbformat.writes(nb).encode()
 
 
 @pytest.fixture
@@ -95,10 +88,10 @@ def test_nbgrader_counts_lateness_from_collects_timestamp(course, tmp_path):
     from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415
 
     set_due_date(course, AID, "2026-12-15 23:59 UTC")
-    archive = tmp_path / "bb.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr(f"HW_early_attempt_2026-12-15-23-00-00_{NB}", _nb("on time"))
-        zf.writestr(f"HW_tardy_attempt_2026-12-17-12-00-00_{NB}", _nb("late"))
+    archive = zip_of(tmp_path / "bb.zip", {
+        f"HW_early_attempt_2026-12-15-23-00-00_{NB}": notebook_bytes("on time"),
+        f"HW_tardy_attempt_2026-12-17-12-00-00_{NB}": notebook_bytes("late"),
+    })
     collect(course, archive)
     coursedir = CourseDirectory(config=course.config())
     with course.open_gradebook() as gb:
@@ -116,7 +109,7 @@ def _graded(course: Course, student: str, cells: dict, penalty: float = 0.0, sec
     """A submission of ``student`` and its grading report (as ``grade`` writes it)."""
     folder = course.submitted / student / AID
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / NB).write_bytes(_nb(student))
+    (folder / NB).write_bytes(notebook_bytes(student))
     raw = sum(cells.values())
     result = SubmissionResult(student, AID, max(0.0, raw - penalty), 10.0, "graded", [f"note of {student}"],
                               {g: [v, 1.0] for g, v in cells.items()}, score_before_penalty=raw,
@@ -156,10 +149,10 @@ def test_export_questions_penalties_and_missing_students(course, tmp_path):
 
 
 def test_export_marks_what_the_lms_called_late(course, tmp_path):
-    archive = tmp_path / "canvas.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr(f"roeann_LATE_12346_67891_{AID}-1.ipynb", _nb("late"))
-        zf.writestr(f"doejohn_12345_67890_{NB}", _nb("on time"))
+    archive = zip_of(tmp_path / "canvas.zip", {
+        f"roeann_LATE_12346_67891_{AID}-1.ipynb": notebook_bytes("late"),
+        f"doejohn_12345_67890_{NB}": notebook_bytes("on time"),
+    })
     collect(course, archive)
     rows = {r["student"]: r for r in csv.DictReader(open(export_csv(course, tmp_path / "g.csv"), newline=""))}
     assert (rows["roeann"]["lms_late"], rows["doejohn"]["lms_late"]) == ("yes", "")
@@ -168,12 +161,12 @@ def test_export_marks_what_the_lms_called_late(course, tmp_path):
 
 # --- feedback for return -----------------------------------------------------------------------
 def test_package_feedback_names_files_for_each_lms(course, tmp_path):
-    archive = tmp_path / "mixed.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr(f"roeann_LATE_12346_67891_{AID}-1.ipynb", _nb("canvas"))
-        zf.writestr(f"Ann Lee_123456_assignsubmission_file_/{NB}", _nb("moodle"))
-        zf.writestr(f"Bo Yi_777_assignsubmission_file_/{NB}", _nb("moodle 2"))
-        zf.writestr(f"plain/{AID}/{NB}", _nb("folder"))
+    archive = zip_of(tmp_path / "mixed.zip", {
+        f"roeann_LATE_12346_67891_{AID}-1.ipynb": notebook_bytes("canvas"),
+        f"Ann Lee_123456_assignsubmission_file_/{NB}": notebook_bytes("moodle"),
+        f"Bo Yi_777_assignsubmission_file_/{NB}": notebook_bytes("moodle 2"),
+        f"plain/{AID}/{NB}": notebook_bytes("folder"),
+    })
     collect(course, archive)
     pages = {}
     for student in ("roeann", "ann-lee", "bo-yi", "plain"):

@@ -14,14 +14,12 @@ Each fixture names the real export it imitates:
 import datetime as dt
 import json
 import sys
-import zipfile
 from pathlib import Path
 
-import nbformat
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
-from ag_support import AID, new_fixture_course  # noqa: E402
+from ag_support import AID, new_fixture_course, notebook_bytes, zip_of  # noqa: E402
 
 from autograder import cli  # noqa: E402
 from autograder.collect import NOT_A_NOTEBOOK, collect, read_lms_records, report_lines  # noqa: E402
@@ -30,19 +28,6 @@ from autograder.lms import LmsEntry, notebook_name, parse_lms, student_id  # noq
 from autograder.roster import import_roster, load_roster, read_roster_csv  # noqa: E402
 
 NB = f"{AID}.ipynb"
-
-
-def _nb(text: str) -> bytes:
-    nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_code_cell(text, id="only-cell"))
-    return nbformat.writes(nb).encode()
-
-
-def _zip(path: Path, members: dict) -> Path:
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return path
 
 
 def _files(course: Course) -> dict:
@@ -71,13 +56,13 @@ ISSUE = {  # the issue's names, for the fixture course's notebook
 
 @pytest.mark.parametrize("aid", [None, AID])
 def test_the_issue_three_lms_files_are_all_collected(course, tmp_path, aid, capsys):
-    archive = _zip(tmp_path / "export.zip", {name: _nb(name) for name in ISSUE})
+    archive = zip_of(tmp_path / "export.zip", {name: notebook_bytes(name) for name in ISSUE})
     report = collect(course, archive, aid)
     assert report.placed == [("ann-lee", AID), ("doejohn", AID), ("roeann", AID)], "--aid is only a hint"
     assert (report.skipped, report.missed) == ([], 0)
-    assert _files(course)[f"roeann/{AID}/{NB}"] == _nb(f"roeann_LATE_12346_67891_{AID}-1.ipynb"), \
+    assert _files(course)[f"roeann/{AID}/{NB}"] == notebook_bytes(f"roeann_LATE_12346_67891_{AID}-1.ipynb"), \
         "the -1 suffix is removed: the notebook is graded under its own name"
-    assert _files(course)[f"ann-lee/{AID}/{NB}"] == _nb(f"Ann Lee_123456_assignsubmission_file_/{NB}")
+    assert _files(course)[f"ann-lee/{AID}/{NB}"] == notebook_bytes(f"Ann Lee_123456_assignsubmission_file_/{NB}")
     records = read_lms_records(course, AID)
     assert records["roeann"]["late"] is True and records["doejohn"]["late"] is False, "the LATE marker is kept"
     assert records["ann-lee"] == {"layout": "moodle", "lms_id": "123456", "person": "Ann Lee", "file": NB,
@@ -122,15 +107,15 @@ def test_student_ids_from_names():
 # --- attempts and times ------------------------------------------------------------------------
 def test_the_latest_attempt_wins_in_any_order(course, tmp_path):
     members = {  # Blackboard: two attempts and their receipts, the later one first in the archive
-        f"HW 1_jdoe7_attempt_2026-12-16-09-30-05_{NB}": _nb("second"),
+        f"HW 1_jdoe7_attempt_2026-12-16-09-30-05_{NB}": notebook_bytes("second"),
         "HW 1_jdoe7_attempt_2026-12-16-09-30-05.txt": b"Name: J Doe (jdoe7)\nDate Submitted: ...",
-        f"HW 1_jdoe7_attempt_2026-12-15-08-00-00_{NB}": _nb("first"),
+        f"HW 1_jdoe7_attempt_2026-12-15-08-00-00_{NB}": notebook_bytes("first"),
         "HW 1_jdoe7_attempt_2026-12-15-08-00-00.txt": b"receipt",
         # Canvas: the re-upload (-1) of the same submission
-        f"smithann_55_900_{AID}-1.ipynb": _nb("canvas second"),
-        f"smithann_55_900_{NB}": _nb("canvas first"),
+        f"smithann_55_900_{AID}-1.ipynb": notebook_bytes("canvas second"),
+        f"smithann_55_900_{NB}": notebook_bytes("canvas first"),
     }
-    report = collect(course, _zip(tmp_path / "x.zip", members))
+    report = collect(course, zip_of(tmp_path / "x.zip", members))
     assert report.placed == [("jdoe7", AID), ("smithann", AID)]
     assert report.skipped == [
         ("HW 1_jdoe7_attempt_2026-12-16-09-30-05.txt", NOT_A_NOTEBOOK),
@@ -141,7 +126,7 @@ def test_the_latest_attempt_wins_in_any_order(course, tmp_path):
                                   "collected")]
     assert report.complete, "an earlier attempt is no lost submission"
     files = _files(course)
-    assert files[f"jdoe7/{AID}/{NB}"] == _nb("second") and files[f"smithann/{AID}/{NB}"] == _nb("canvas second")
+    assert files[f"jdoe7/{AID}/{NB}"] == notebook_bytes("second") and files[f"smithann/{AID}/{NB}"] == notebook_bytes("canvas second")
     assert files[f"jdoe7/{AID}/timestamp.txt"] == b"2026-12-16 09:30:05.000000 UTC", "Blackboard's attempt time"
 
     from nbgrader.utils import parse_utc  # noqa: PLC0415 - what nbgrader's Autograde reads
@@ -152,7 +137,7 @@ def test_the_latest_attempt_wins_in_any_order(course, tmp_path):
 def test_a_plain_folder_keeps_the_collection_time(course, tmp_path):
     src = tmp_path / "inbox"
     (src / "alice" / AID).mkdir(parents=True)
-    (src / "alice" / AID / NB).write_bytes(_nb("a"))
+    (src / "alice" / AID / NB).write_bytes(notebook_bytes("a"))
     collect(course, src)
     assert "UTC" in (course.submitted / "alice" / AID / "timestamp.txt").read_text()
     assert not (course.work / "lms").exists()
@@ -160,11 +145,11 @@ def test_a_plain_folder_keeps_the_collection_time(course, tmp_path):
 
 # --- collisions --------------------------------------------------------------------------------
 def test_two_people_mapping_to_one_id_are_refused(course, tmp_path):
-    archive = _zip(tmp_path / "x.zip", {
-        f"Ann Lee_101_assignsubmission_file_/{NB}": _nb("ann 1"),
-        f"Ann  Lee_202_assignsubmission_file_/{NB}": _nb("ann 2"),   # another Ann Lee (two spaces)
-        f"ann-lee/{AID}/{NB}": _nb("a folder of that name"),
-        f"Bo Yi_303_assignsubmission_file_/{NB}": _nb("bo"),
+    archive = zip_of(tmp_path / "x.zip", {
+        f"Ann Lee_101_assignsubmission_file_/{NB}": notebook_bytes("ann 1"),
+        f"Ann  Lee_202_assignsubmission_file_/{NB}": notebook_bytes("ann 2"),   # another Ann Lee (two spaces)
+        f"ann-lee/{AID}/{NB}": notebook_bytes("a folder of that name"),
+        f"Bo Yi_303_assignsubmission_file_/{NB}": notebook_bytes("bo"),
     })
     report = collect(course, archive)
     assert report.placed == [("bo-yi", AID)]
@@ -177,32 +162,32 @@ def test_two_people_mapping_to_one_id_are_refused(course, tmp_path):
 
 
 def test_an_id_collected_before_from_another_lms_user_is_refused(course, tmp_path):
-    collect(course, _zip(tmp_path / "1.zip", {f"Ann Lee_101_assignsubmission_file_/{NB}": _nb("first ann")}))
-    report = collect(course, _zip(tmp_path / "2.zip", {f"Ann Lee_202_assignsubmission_file_/{NB}": _nb("other"),
-                                                       f"Bo Yi_303_assignsubmission_file_/{NB}": _nb("bo")}))
+    collect(course, zip_of(tmp_path / "1.zip", {f"Ann Lee_101_assignsubmission_file_/{NB}": notebook_bytes("first ann")}))
+    report = collect(course, zip_of(tmp_path / "2.zip", {f"Ann Lee_202_assignsubmission_file_/{NB}": notebook_bytes("other"),
+                                                       f"Bo Yi_303_assignsubmission_file_/{NB}": notebook_bytes("bo")}))
     assert report.placed == [("bo-yi", AID)]
     assert report.skipped == [(f"Ann Lee_202_assignsubmission_file_/{NB}",
                                "student id 'ann-lee' would be shared by moodle 202, moodle 101 (collected before): "
                                "not collected; import a roster (convlab-grade roster import) that tells them apart")]
-    assert _files(course)[f"ann-lee/{AID}/{NB}"] == _nb("first ann")
-    again = collect(course, _zip(tmp_path / "3.zip", {f"Ann Lee_101_assignsubmission_file_/{NB}": _nb("ann v2")}))
+    assert _files(course)[f"ann-lee/{AID}/{NB}"] == notebook_bytes("first ann")
+    again = collect(course, zip_of(tmp_path / "3.zip", {f"Ann Lee_101_assignsubmission_file_/{NB}": notebook_bytes("ann v2")}))
     assert again.placed == [("ann-lee", AID)], "the same person re-collected"
 
 
 # --- hostile names in LMS layouts --------------------------------------------------------------
 def test_hostile_lms_names(course, tmp_path):
     long_name = "N" * 300
-    archive = _zip(tmp_path / "x.zip", {
-        f"../Ann Lee_1_assignsubmission_file_/{NB}": _nb("climb"),
-        f"Ann Lee_2_assignsubmission_file_/../../{NB}": _nb("climb inside"),
-        f"..\\..\\evil_3_4_{NB}": _nb("backslashes"),
-        f"_.._5_assignsubmission_file_/{NB}": _nb("dots as a name"),
-        f"Zoë Ω_6_assignsubmission_file_/{NB}": _nb("unicode"),
-        f"{long_name}_7_assignsubmission_file_/{NB}": _nb("long"),
-        f"eve\x1b[2J_8_assignsubmission_file_/{NB}": _nb("escape"),
-        f"HW_mal/lory_attempt_2026-01-01-00-00-00_{NB}": _nb("slash in a username"),
-        f"Cy Do_9_assignsubmission_file_/x\x07.ipynb": _nb("bell in the file"),
-        f"Cy Do_9_assignsubmission_file_/{'y' * 300}.ipynb": _nb("file name too long"),
+    archive = zip_of(tmp_path / "x.zip", {
+        f"../Ann Lee_1_assignsubmission_file_/{NB}": notebook_bytes("climb"),
+        f"Ann Lee_2_assignsubmission_file_/../../{NB}": notebook_bytes("climb inside"),
+        f"..\\..\\evil_3_4_{NB}": notebook_bytes("backslashes"),
+        f"_.._5_assignsubmission_file_/{NB}": notebook_bytes("dots as a name"),
+        f"Zoë Ω_6_assignsubmission_file_/{NB}": notebook_bytes("unicode"),
+        f"{long_name}_7_assignsubmission_file_/{NB}": notebook_bytes("long"),
+        f"eve\x1b[2J_8_assignsubmission_file_/{NB}": notebook_bytes("escape"),
+        f"HW_mal/lory_attempt_2026-01-01-00-00-00_{NB}": notebook_bytes("slash in a username"),
+        f"Cy Do_9_assignsubmission_file_/x\x07.ipynb": notebook_bytes("bell in the file"),
+        f"Cy Do_9_assignsubmission_file_/{'y' * 300}.ipynb": notebook_bytes("file name too long"),
     })
     report = collect(course, archive, AID)
     unsafe = "unsafe path in the archive (absolute or with ..): not used"
@@ -227,13 +212,13 @@ def test_roster_maps_lms_users_and_refuses_strangers(course, tmp_path):
                               "s002,Ann,Lee,al@example.org,\n"
                               "s003,Ann,Roe,,\n"
                               "s004,Jo,Kim,,\n")
-    archive = _zip(tmp_path / "x.zip", {
-        f"doejohn_12345_67890_{NB}": _nb("john by canvas id"),
-        f"roeann_LATE_77777_67891_{AID}-1.ipynb": _nb("ann roe by name"),
-        f"Ann Lee_123456_assignsubmission_file_/{NB}": _nb("ann lee by name"),
-        f"HW_s004_attempt_2026-12-16-09-30-05_{NB}": _nb("jo by username"),
-        f"strangerx_999_1_{NB}": _nb("not on the roster"),
-        f"zed/{AID}/{NB}": _nb("plain folder, not on the roster"),
+    archive = zip_of(tmp_path / "x.zip", {
+        f"doejohn_12345_67890_{NB}": notebook_bytes("john by canvas id"),
+        f"roeann_LATE_77777_67891_{AID}-1.ipynb": notebook_bytes("ann roe by name"),
+        f"Ann Lee_123456_assignsubmission_file_/{NB}": notebook_bytes("ann lee by name"),
+        f"HW_s004_attempt_2026-12-16-09-30-05_{NB}": notebook_bytes("jo by username"),
+        f"strangerx_999_1_{NB}": notebook_bytes("not on the roster"),
+        f"zed/{AID}/{NB}": notebook_bytes("plain folder, not on the roster"),
     })
     report = collect(course, archive)
     assert report.placed == [("s001", AID), ("s002", AID), ("s003", AID), ("s004", AID)]
@@ -266,8 +251,8 @@ def test_roster_command_and_a_name_two_share(course, tmp_path, capsys):
     assert cli.main(["--course", str(course.root), "roster", "import", str(path)]) == 0
     assert capsys.readouterr().out.splitlines() == ["imported 3 students into the gradebook"]
     assert [s.id for s in load_roster(course).students] == ["k1", "k2", "k3"]
-    archive = _zip(tmp_path / "x.zip", {f"Ann Lee_1_assignsubmission_file_/{NB}": _nb("?"),
-                                        f"Bo Yi_2_assignsubmission_file_/{NB}": _nb("bo")})
+    archive = zip_of(tmp_path / "x.zip", {f"Ann Lee_1_assignsubmission_file_/{NB}": notebook_bytes("?"),
+                                        f"Bo Yi_2_assignsubmission_file_/{NB}": notebook_bytes("bo")})
     report = collect(course, archive)
     assert report.placed == [("k3", AID)]
     assert report.skipped == [(f"Ann Lee_1_assignsubmission_file_/{NB}", "moodle name 'Ann Lee' matches 2 roster "
