@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["nbgrader_meta", "grade_id", "graded_cells", "MARKERS", "marked_lines", "hidden_test_lines", "strip_hidden_tests",
-           "strip_solution_markers", "solution_regions", "has_solution"]
+__all__ = ["nbgrader_meta", "grade_id", "graded_cells", "MARKERS", "marked_lines", "hidden_test_lines",
+           "strip_hidden_tests", "strip_solution_markers", "solution_regions", "has_solution"]
 
 #: Every marker text nbgrader knows (none may reach a student's release).
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",

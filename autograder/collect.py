@@ -197,8 +197,8 @@ def _assignment_of(file: str, rules: _Rules) -> tuple[str, str] | str:
         return (aid, name) if rules.aid_hint in (None, aid) else f"a notebook of {aid}, not of --aid {rules.aid_hint}"
     if rules.aid_hint:
         return rules.aid_hint, file
-    return (f"notebook '{_printable(file, 80)}' is no assignment's notebook ({', '.join(sorted(rules.known)) or 'none'}); "
-            "pass --aid AID for a renamed one")
+    names = ", ".join(sorted(rules.known)) or "none"
+    return f"notebook '{_printable(file, 80)}' is no assignment's notebook ({names}); pass --aid AID for a renamed one"
 
 
 def _classify_lms(entry: LmsEntry, rules: _Rules) -> _Target | str:

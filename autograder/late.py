@@ -50,8 +50,8 @@ def parse_due(text: str) -> _dt.datetime | None:
         if len(parts) != 3:
             return parse_utc(dateutil.parser.parse(text))
         offset = re.fullmatch(r"([+-])(\d\d):?(\d\d)", parts[2])
-        zone = (dateutil.tz.tzoffset(None, (1 if offset[1] == "+" else -1) * (int(offset[2]) * 3600 + int(offset[3]) * 60))
-                if offset else dateutil.tz.gettz(parts[2]))
+        seconds = offset and (1 if offset[1] == "+" else -1) * (int(offset[2]) * 3600 + int(offset[3]) * 60)
+        zone = dateutil.tz.tzoffset(None, seconds) if offset else dateutil.tz.gettz(parts[2])
         if zone is None:
             raise CourseError(f"unknown time zone {parts[2]!r} in {text!r}")
         return parse_utc(dateutil.parser.parse(" ".join(parts[:2])).replace(tzinfo=zone))

@@ -64,7 +64,8 @@ class LmsEntry:
 
 
 def printable(text: str, limit: int = 200) -> str:
-    """``text`` safe to print on a terminal: control and undecodable characters escaped, at most ``limit`` characters."""
+    """``text`` safe to print on a terminal: control and undecodable characters escaped, at most ``limit``
+    characters."""
     safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     return safe if len(safe) <= limit else safe[: limit - 3] + "..."
 

@@ -126,7 +126,8 @@ def test_the_latest_attempt_wins_in_any_order(course, tmp_path):
                                   "collected")]
     assert report.complete, "an earlier attempt is no lost submission"
     files = _files(course)
-    assert files[f"jdoe7/{AID}/{NB}"] == notebook_bytes("second") and files[f"smithann/{AID}/{NB}"] == notebook_bytes("canvas second")
+    assert files[f"jdoe7/{AID}/{NB}"] == notebook_bytes("second")
+    assert files[f"smithann/{AID}/{NB}"] == notebook_bytes("canvas second")
     assert files[f"jdoe7/{AID}/timestamp.txt"] == b"2026-12-16 09:30:05.000000 UTC", "Blackboard's attempt time"
 
     from nbgrader.utils import parse_utc  # noqa: PLC0415 - what nbgrader's Autograde reads
@@ -162,15 +163,18 @@ def test_two_people_mapping_to_one_id_are_refused(course, tmp_path):
 
 
 def test_an_id_collected_before_from_another_lms_user_is_refused(course, tmp_path):
-    collect(course, zip_of(tmp_path / "1.zip", {f"Ann Lee_101_assignsubmission_file_/{NB}": notebook_bytes("first ann")}))
-    report = collect(course, zip_of(tmp_path / "2.zip", {f"Ann Lee_202_assignsubmission_file_/{NB}": notebook_bytes("other"),
-                                                       f"Bo Yi_303_assignsubmission_file_/{NB}": notebook_bytes("bo")}))
+    def moodle(participant: str, name: str = "Ann Lee") -> str:
+        return f"{name}_{participant}_assignsubmission_file_/{NB}"
+
+    collect(course, zip_of(tmp_path / "1.zip", {moodle("101"): notebook_bytes("first ann")}))
+    report = collect(course, zip_of(tmp_path / "2.zip", {moodle("202"): notebook_bytes("other"),
+                                                       moodle("303", "Bo Yi"): notebook_bytes("bo")}))
     assert report.placed == [("bo-yi", AID)]
     assert report.skipped == [(f"Ann Lee_202_assignsubmission_file_/{NB}",
                                "student id 'ann-lee' would be shared by moodle 202, moodle 101 (collected before): "
                                "not collected; import a roster (convlab-grade roster import) that tells them apart")]
     assert _files(course)[f"ann-lee/{AID}/{NB}"] == notebook_bytes("first ann")
-    again = collect(course, zip_of(tmp_path / "3.zip", {f"Ann Lee_101_assignsubmission_file_/{NB}": notebook_bytes("ann v2")}))
+    again = collect(course, zip_of(tmp_path / "3.zip", {moodle("101"): notebook_bytes("ann v2")}))
     assert again.placed == [("ann-lee", AID)], "the same person re-collected"
 
 
