@@ -262,3 +262,16 @@ def test_roster_command_and_a_name_two_share(course, tmp_path, capsys):
     assert report.skipped == [(f"Ann Lee_1_assignsubmission_file_/{NB}", "moodle name 'Ann Lee' matches 2 roster "
                                                                           "students (k1, k2): give them LMS user ids "
                                                                           "in the roster")]
+
+
+def test_aid_hint_never_makes_a_student_of_the_notebook_name(course, tmp_path):
+    """The issue's second symptom: under --aid, a notebook named after the assignment was filed as student "f1"."""
+    archive = zip_of(tmp_path / "x.zip", {f"{AID}-1.ipynb": notebook_bytes("whose?"),
+                                         f"{AID} (2).ipynb": notebook_bytes("whose? (2)"),
+                                         f"ann_{AID}-1.ipynb": notebook_bytes("ann's")})
+    report = collect(course, archive, AID)
+    assert report.placed == [("ann", AID)]
+    no_match = ("no student and assignment in the name "
+                "(expected <student>/<aid>/*.ipynb or <student>_..._<notebook>.ipynb)")
+    assert report.skipped == [(f"{AID}-1.ipynb", no_match), (f"{AID} (2).ipynb", no_match)]
+    assert sorted(p.name for p in course.submitted.iterdir()) == ["ann"]
