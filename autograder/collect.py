@@ -7,7 +7,9 @@ laid out ``<student>/<aid>/*.ipynb``, or a flat export whose files are named
 (:mod:`autograder.roster`), LMS users become roster ids and anyone not on it is reported, not collected.
 A re-collected student's folder is replaced. ``timestamp.txt`` (nbgrader's submission time) holds the
 LMS's time when it gives one (Blackboard), none for Canvas and Moodle (Canvas's ``LATE`` marker is
-kept in ``work/lms/<aid>.json`` with the rest of the LMS origin), and the collection time otherwise.
+kept in ``work/lms/<aid>.json`` with the rest of the LMS origin), the time of the folder's own
+``<student>/<aid>/timestamp.txt`` (nbgrader's exchange convention) when it brings one, and the
+collection time otherwise.
 
 Hostile or broken input is handled one entry (zip member or file) at a time, and every entry that is
 not collected is reported with its reason (:class:`CollectReport`); only ``__MACOSX/``, dot files and
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from autograder.course import Course, CourseError
+from autograder.late import parse_time
 from autograder.roster import Roster, load_roster
 from autograder.lms import LmsEntry, id_problem, notebook_name, parse_lms, student_id
 from autograder.lms import printable as _printable
@@ -314,6 +317,7 @@ class _Stage:
         self.targets: dict[tuple[str, str, str], _Target] = {}  # (student, aid, name) -> where it came from
         self.people: dict[tuple[str, str], dict] = {}  # (student, aid) -> {identity: first entry}, all attempts
         self.shared: dict[tuple[str, str], list] = {}  # (student, aid) -> entries of a second person, not staged
+        self.times: dict[tuple[str, str], _dt.datetime] = {}  # (student, aid) -> time of its own timestamp.txt
         self.new_students: list[Path] = []  # student folders this collection created
         self.written = 0
 
@@ -382,13 +386,14 @@ class _Stage:
 
         ``timestamp.txt`` (nbgrader's submission time, which its late penalty compares with the due
         date) holds the time the LMS gives (Blackboard's attempt), none for an LMS export without times
-        (Canvas, Moodle), and the collection time ``now`` for a plain folder or flat export.
+        (Canvas, Moodle), and for a plain folder or flat export the time of the ``timestamp.txt`` it
+        brought (nbgrader's ``<student>/<aid>/timestamp.txt``), else the collection time ``now``.
         """
         placed = []
         for student, aid in sorted({k[:2] for k in self.sources}):
             staged = self.folders[(student, aid)]
             origin = self.latest(student, aid)
-            when = now if origin is None else origin.submitted
+            when = self.times.get((student, aid), now) if origin is None else origin.submitted
             if when is not None:
                 _write_atomic(staged / "timestamp.txt", _stamp(when).encode())
             _swap_in(staged, self.submitted / student / aid)
@@ -532,6 +537,36 @@ def _member_problem(info: zipfile.ZipInfo, caps: list) -> str | None:
     return None
 
 
+_MAX_STAMP_BYTES = 100
+_STAMP_UNREAD = "timestamp.txt not read, the collection time is used"
+
+
+def _timestamp_of(parts: list[str], rules: _Rules) -> tuple[str, str] | None:
+    """``(student, aid)`` when ``parts`` is nbgrader's ``<student>/<aid>/timestamp.txt``, else ``None``."""
+    if len(parts) >= 3 and parts[-1] == "timestamp.txt" and parts[-2] in set(rules.known.values()):
+        if id_problem(parts[-3]) is None:
+            return parts[-3], parts[-2]
+    return None
+
+
+def _take_timestamp(stage: _Stage, report: CollectReport, owner: tuple[str, str], name: str,
+                    read: Callable[[int], bytes]) -> None:
+    """Keep the submission time of nbgrader's ``timestamp.txt`` (at most 100 bytes, read by
+    :func:`autograder.late.parse_time`) for ``owner``'s folder; anything else is reported and the
+    collection time used."""
+    data = bytearray()
+    try:
+        _copy_capped(read, data.extend, _MAX_STAMP_BYTES, f"over {_MAX_STAMP_BYTES} bytes")
+        when = parse_time(data.decode("ascii").strip())
+    except _Rejected as exc:
+        report.skip(name, f"{_STAMP_UNREAD}: {exc}", relevant=False)
+        return
+    except (UnicodeDecodeError, CourseError):
+        report.skip(name, f"{_STAMP_UNREAD}: not a time", relevant=False)
+        return
+    stage.times[owner] = when.replace(tzinfo=_dt.timezone.utc)
+
+
 def _collect_zip(source: Path, rules: _Rules, limits: CollectLimits,
                  stage: _Stage, report: CollectReport) -> None:
     """Stage every usable member of the zip ``source``, each on its own."""
@@ -552,6 +587,15 @@ def _collect_zip(source: Path, rules: _Rules, limits: CollectLimits,
                             relevant=_looks_like_notebook(info.filename))
             elif _is_quiet(parts):
                 report.ignored += 1
+            elif _timestamp_of(parts, rules):
+                if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    report.skip(name, f"{_STAMP_UNREAD}: encrypted or compressed with another method", relevant=False)
+                    continue
+                try:
+                    with zf.open(info) as member:
+                        _take_timestamp(stage, report, _timestamp_of(parts, rules), name, _reading(member.read))
+                except _MEMBER_ERRORS as exc:
+                    report.skip(name, f"{_STAMP_UNREAD}: {_corrupt(exc)}", relevant=False)
             elif not _looks_like_notebook(parts[-1]):
                 report.skip(name, NOT_A_NOTEBOOK, relevant=False)
             else:
@@ -671,6 +715,17 @@ def _folder_entry(entry: _Entry, rules: _Rules, limits: CollectLimits,
         report.skip(name, f"folder nested deeper than {limits.max_depth} levels: not read")
     elif entry.kind in _FOLDER_REASONS:
         report.skip(name, _FOLDER_REASONS[entry.kind])
+    elif _timestamp_of(list(entry.parts), rules):
+        try:
+            fd = _open_regular(entry, _MAX_STAMP_BYTES, f"over {_MAX_STAMP_BYTES} bytes")
+        except _Rejected as exc:
+            report.skip(name, f"{_STAMP_UNREAD}: {exc}", relevant=False)
+            return
+        try:
+            _take_timestamp(stage, report, _timestamp_of(list(entry.parts), rules), name,
+                            _reading(lambda n: os.read(fd, n)))
+        finally:
+            os.close(fd)
     elif not _looks_like_notebook(entry.parts[-1]):
         report.skip(name, NOT_A_NOTEBOOK, relevant=False)
     else:

@@ -18,7 +18,7 @@ from traitlets import Float
 
 from autograder.course import Course, CourseError
 
-__all__ = ["PerDayPenalty", "parse_due", "set_due_date", "due_date"]
+__all__ = ["PerDayPenalty", "parse_time", "parse_due", "set_due_date", "due_date"]
 
 DAY = 24 * 3600
 
@@ -35,16 +35,14 @@ class PerDayPenalty(LateSubmissionPlugin):
         return min(score, score * self.fraction_per_day * days)
 
 
-def parse_due(text: str) -> _dt.datetime | None:
+def parse_time(text: str) -> _dt.datetime:
     """``"2026-12-15 23:59 UTC"`` (or any zone dateutil knows, ``Europe/Berlin``, or an offset ``-0500``;
-    none means UTC) as a naive UTC datetime, as nbgrader stores it; ``"none"`` gives ``None``.
-    Raises :class:`CourseError`. (nbgrader's ``parse_utc`` would read ``-0500`` as 500 seconds.)"""
+    none means UTC) as a naive UTC datetime, as nbgrader stores it. Raises :class:`CourseError`.
+    (nbgrader's ``parse_utc`` would read ``-0500`` as 500 seconds.)"""
     import dateutil.parser  # noqa: PLC0415 - nbgrader's own dependency
     import dateutil.tz  # noqa: PLC0415
     from nbgrader.utils import parse_utc  # noqa: PLC0415
 
-    if text.strip().lower() == "none":
-        return None
     parts = text.split()
     try:
         if len(parts) != 3:
@@ -57,6 +55,11 @@ def parse_due(text: str) -> _dt.datetime | None:
         return parse_utc(dateutil.parser.parse(" ".join(parts[:2])).replace(tzinfo=zone))
     except (ValueError, OverflowError) as exc:
         raise CourseError(f"not a date and time: {text!r} (write e.g. \"2026-12-15 23:59 UTC\")") from exc
+
+
+def parse_due(text: str) -> _dt.datetime | None:
+    """A due date as :func:`parse_time` reads it; ``"none"`` gives ``None`` (no due date)."""
+    return None if text.strip().lower() == "none" else parse_time(text)
 
 
 def set_due_date(course: Course, aid: str, text: str) -> _dt.datetime | None:

@@ -275,3 +275,31 @@ def test_aid_hint_never_makes_a_student_of_the_notebook_name(course, tmp_path):
                 "(expected <student>/<aid>/*.ipynb or <student>_..._<notebook>.ipynb)")
     assert report.skipped == [(f"{AID}-1.ipynb", no_match), (f"{AID} (2).ipynb", no_match)]
     assert sorted(p.name for p in course.submitted.iterdir()) == ["ann"]
+
+
+def test_nbgraders_own_timestamp_in_a_folder_is_kept(course, tmp_path):
+    """nbgrader's exchange (and ``nbgrader collect``) leaves ``<student>/<aid>/timestamp.txt``: its time, not
+    the collection's, is the submission time; a broken one is reported and the collection time used."""
+    stamps = {"alice": b"2026-12-15 10:00:00.123456 UTC", "bob": b"2026-12-15 11:00:00 +0100",
+              "cid": b"yesterday-ish", "dan": b"2026-12-15 10:00:00 UTC" + b" " * 200, "eve": b"\xff\xfe"}
+    members = {f"{s}/{AID}/{NB}": notebook_bytes(s) for s in stamps}
+    members.update({f"{s}/{AID}/timestamp.txt": data for s, data in stamps.items()})
+    report = collect(course, zip_of(tmp_path / "x.zip", members))
+    assert report.complete and len(report.placed) == 5
+    files = _files(course)
+    assert files[f"alice/{AID}/timestamp.txt"] == b"2026-12-15 10:00:00.123456 UTC"
+    assert files[f"bob/{AID}/timestamp.txt"] == b"2026-12-15 10:00:00.000000 UTC"
+    unread = "timestamp.txt not read, the collection time is used"
+    assert report.skipped == [(f"cid/{AID}/timestamp.txt", f"{unread}: not a time"),
+                              (f"dan/{AID}/timestamp.txt", f"{unread}: over 100 bytes: not collected"),
+                              (f"eve/{AID}/timestamp.txt", f"{unread}: not a time")]
+    for student in ("cid", "dan", "eve"):
+        assert files[f"{student}/{AID}/timestamp.txt"].startswith(b"20") and files[
+            f"{student}/{AID}/timestamp.txt"] != b"2026-12-15 10:00:00.000000 UTC"
+
+    src = tmp_path / "inbox"  # the same from a folder
+    (src / "fay" / AID).mkdir(parents=True)
+    (src / "fay" / AID / NB).write_bytes(notebook_bytes("fay"))
+    (src / "fay" / AID / "timestamp.txt").write_bytes(b"2026-12-14 09:00:00 UTC")
+    assert collect(course, src).skipped == []
+    assert _files(course)[f"fay/{AID}/timestamp.txt"] == b"2026-12-14 09:00:00.000000 UTC"
