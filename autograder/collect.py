@@ -49,9 +49,9 @@ from typing import NamedTuple
 
 from autograder.course import Course, CourseError
 from autograder.late import parse_time
-from autograder.roster import Roster, load_roster
 from autograder.lms import LmsEntry, id_problem, notebook_name, parse_lms, student_id
 from autograder.lms import printable as _printable
+from autograder.roster import Roster, load_roster
 
 __all__ = ["collect", "CollectError", "CollectLimits", "CollectReport", "report_lines", "NOT_A_NOTEBOOK",
            "read_lms_records", "lms_records_path"]
@@ -476,11 +476,9 @@ def _take(stage: _Stage, report: CollectReport, target: _Target, source: str,
     except _Rejected as exc:
         report.skip(source, str(exc))
         return
-    if replaced is None:
-        pass
-    elif target.origin is not None and stage.targets[target[:3]].origin is not None:
+    if replaced is not None and target.origin is not None:  # the same LMS user (checked above): a re-upload
         report.skip(replaced, f"an earlier attempt than {source}: the latest attempt is collected", relevant=False)
-    else:
+    elif replaced is not None:
         report.skip(replaced, f"replaced by {source}: same student, assignment and notebook name")
 
 

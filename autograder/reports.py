@@ -55,7 +55,7 @@ def _submitted(folder) -> str:
     """The submission time ``timestamp.txt`` holds (as written), or ``""``."""
     try:
         return read_regular(folder / "timestamp.txt", 200).decode("utf-8", "replace").strip()
-    except (UnsafeFile, FileNotFoundError):
+    except UnsafeFile:  # none, or not a plain file
         return ""
 
 
@@ -70,12 +70,13 @@ def missing_rows(course: Course, rows: list[dict]) -> list[dict]:
     have = {(r["student"], r["assignment"]) for r in rows}
     out = []
     for aid in sorted({r["assignment"] for r in rows}):
+        questions = question_ids(course, aid)
         for student in students:
             if (student, aid) not in have:
                 row = _empty_row(student, aid, "missing")
                 top = maxima.get(aid)
                 row.update({"score": repr(0.0), "max_score": "" if top is None else repr(top),
-                            "notes": "no submission", "cells": dict.fromkeys(question_ids(course, aid), 0.0)})
+                            "notes": "no submission", "cells": dict.fromkeys(questions, 0.0)})
                 out.append(row)
     return out
 
