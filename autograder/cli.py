@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     co = sub.add_parser(
         "collect", help="collect submissions from a folder or an LMS zip",
-        description="Copy <student>/<aid>/*.ipynb (or a flat LMS export <student>_..._<notebook>.ipynb) into "
-                    "work/submitted/, one line per student collected and per file skipped (with the reason). "
+        description="Copy a Canvas, Moodle or Blackboard export, <student>/<aid>/*.ipynb or a flat "
+                    "<student>_..._<notebook>.ipynb into work/submitted/, one line per student collected and per "
+                    "file skipped (with the reason). "
                     "Exit status: 0 when every notebook was collected, 1 when some notebook-looking files "
                     "were skipped, 2 when nothing usable was found.")
     co.add_argument("source", help="a folder or a zip file")
