@@ -468,7 +468,7 @@ def _take(stage: _Stage, report: CollectReport, target: _Target, source: str,
         return
     later = stage.later_attempt(target)
     if later is not None:
-        report.skip(source, f"an earlier attempt than {later}: the latest attempt is collected", relevant=False)
+        report.skip(source, f"an earlier attempt than {later}: the latest attempt is collected")
         return
     limit, reason = _tightest(caps)
     try:
@@ -477,7 +477,7 @@ def _take(stage: _Stage, report: CollectReport, target: _Target, source: str,
         report.skip(source, str(exc))
         return
     if replaced is not None and target.origin is not None:  # the same LMS user (checked above): a re-upload
-        report.skip(replaced, f"an earlier attempt than {source}: the latest attempt is collected", relevant=False)
+        report.skip(replaced, f"an earlier attempt than {source}: the latest attempt is collected")
     elif replaced is not None:
         report.skip(replaced, f"replaced by {source}: same student, assignment and notebook name")
 
