@@ -47,3 +47,6 @@ c.Execute.timeout = 120
 c.IgnorePattern.pattern = r"(?s)^(?:[^\n]*(?:Warning|warnings\.warn|warn\()[^\n]*\n?(?:[ \t]+[^\n]*\n?)*)+$"
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+# Late penalty (autograder.late.PerDayPenalty, nbgrader's LateSubmissionPlugin): this share of a notebook's
+# score per started day after the due date (`convlab-grade due AID "2026-12-15 23:59 UTC"`).
+c.PerDayPenalty.fraction_per_day = 0.1

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["nbgrader_meta", "grade_id", "Exercise", "exercises", "exercise_headings", "MARKERS", "marked_lines",
-           "hidden_test_lines", "strip_hidden_tests", "strip_solution_markers", "solution_regions", "has_solution"]
+__all__ = ["nbgrader_meta", "grade_id", "graded_cells", "Exercise", "exercises", "exercise_headings", "MARKERS",
+           "marked_lines", "hidden_test_lines", "strip_hidden_tests", "strip_solution_markers", "solution_regions",
+           "has_solution"]
 
 #: Every marker text nbgrader knows (none may reach a student's release).
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
@@ -33,6 +34,11 @@ def nbgrader_meta(cell) -> dict:
 def grade_id(cell) -> str | None:
     """The cell's nbgrader ``grade_id``, or ``None``."""
     return nbgrader_meta(cell).get("grade_id")
+
+
+def graded_cells(nb) -> list[str]:
+    """The ``grade_id`` of every grade cell (``grade: true``) of the notebook ``nb``, in notebook order."""
+    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c).get("grade") and grade_id(c)]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""``convlab-grade``: release, start, check, collect, grade, feedback, export, status, demo.
+"""``convlab-grade``: release, start, check, collect, roster, due, grade, feedback, export, status, demo.
 
 Thin: parses arguments and calls the module doing the work. Run ``convlab-grade -h``.
 """
@@ -31,12 +31,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     co = sub.add_parser(
         "collect", help="collect submissions from a folder or an LMS zip",
-        description="Copy <student>/<aid>/*.ipynb (or a flat LMS export <student>_..._<notebook>.ipynb) into "
-                    "work/submitted/, one line per student collected and per file skipped (with the reason). "
+        description="Copy a Canvas, Moodle or Blackboard export, <student>/<aid>/*.ipynb or a flat "
+                    "<student>_..._<notebook>.ipynb into work/submitted/, one line per student collected and per "
+                    "file skipped (with the reason). "
                     "Exit status: 0 when every notebook was collected, 1 when some notebook-looking files "
                     "were skipped, 2 when nothing usable was found.")
     co.add_argument("source", help="a folder or a zip file")
-    co.add_argument("--aid", default=None, help="assignment of a flat export")
+    co.add_argument("--aid", default=None, help="assignment of a flat export (a hint: a notebook's own name decides)")
+    co.add_argument("--timezone", default="UTC", help="time zone of Blackboard's attempt times (IANA name)")
+    ro = sub.add_parser("roster", help="the class list in the gradebook")
+    ro_sub = ro.add_subparsers(dest="roster_command", required=True)
+    ri = ro_sub.add_parser("import", help="add or update students from a CSV: id, first_name, last_name, email, "
+                                          "lms_user_id (nbgrader's columns)")
+    ri.add_argument("csv")
+    du = sub.add_parser("due", help="show or set an assignment's due date (nbgrader's late penalty counts from it)")
+    du.add_argument("aid")
+    du.add_argument("when", nargs="?", default=None,
+                    help='e.g. "2026-12-15 23:59 UTC" (a time without zone is UTC); "none" clears it')
     g = sub.add_parser("grade", help="grade every collected submission of an assignment (sandboxed)")
     g.add_argument("aid")
     g.add_argument("--student", action="append", help="grade only these students")
@@ -47,8 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run student code WITHOUT bubblewrap (only for code you trust)")
     f = sub.add_parser("feedback", help="write feedback HTML (hidden tests removed)")
     f.add_argument("aid")
-    e = sub.add_parser("export", help="write grades.csv")
+    f.add_argument("--package", default=None, metavar="DIR",
+                   help="also write one file per student into DIR, named for upload to the LMS it came from")
+    e = sub.add_parser("export", help="write grades.csv (one row per student and assignment, one column per question)")
     e.add_argument("out", nargs="?", default="grades.csv")
+    e.add_argument("--aid", action="append", help="only these assignments (default: all)")
     s = sub.add_parser("status", help="graded / failed / pending per student")
     s.add_argument("aids", nargs="*")
     d = sub.add_parser("demo", help="release the assignments, grade a sample class made from the solutions")
@@ -64,6 +78,18 @@ def _log(verbose: bool):
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(message)s")
     logging.captureWarnings(True)
     return logger
+
+
+def _zone(name: str):
+    """The time zone called ``name`` (IANA), or ``CourseError``."""
+    import zoneinfo  # noqa: PLC0415
+
+    from autograder.course import CourseError  # noqa: PLC0415
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise CourseError(f"unknown time zone {name!r}") from exc
 
 
 def main(argv=None) -> int:
@@ -108,7 +134,7 @@ def main(argv=None) -> int:
             from autograder.collect import CollectError, collect, report_lines  # noqa: PLC0415
 
             try:
-                report = collect(course, args.source, args.aid)
+                report = collect(course, args.source, args.aid, zone=_zone(args.timezone))
             except CollectError as exc:
                 for line in report_lines(exc.report) if exc.report else []:
                     print(line)
@@ -116,6 +142,17 @@ def main(argv=None) -> int:
             for line in report_lines(report):
                 print(line)
             return 0 if report.complete else 1
+        if args.command == "roster":
+            from autograder.roster import import_roster  # noqa: PLC0415
+
+            print(f"imported {len(import_roster(course, args.csv))} students into the gradebook")
+            return 0
+        if args.command == "due":
+            from autograder.late import due_date, set_due_date  # noqa: PLC0415
+
+            when = set_due_date(course, args.aid, args.when) if args.when else due_date(course, args.aid)
+            print(f"{args.aid} due {when.strftime('%Y-%m-%d %H:%M:%S UTC') if when else 'never (no due date)'}")
+            return 0
         if args.command == "grade":
             from autograder.grading import GradeOptions, grade_all, points  # noqa: PLC0415
 
@@ -141,14 +178,20 @@ def main(argv=None) -> int:
         if args.command == "feedback":
             from autograder.feedback import generate_feedback  # noqa: PLC0415
 
-            for student, pages in generate_feedback(course, args.aid, log=log).items():
+            files = generate_feedback(course, args.aid, log=log)
+            for student, pages in files.items():
                 for page in pages:
                     print(f"{student}: {page.relative_to(course.root)}")
+            if args.package:
+                from autograder.feedback_package import package_feedback  # noqa: PLC0415
+
+                for path in package_feedback(course, args.aid, files, args.package):
+                    print(f"packaged {path}")
             return 0
         if args.command == "export":
             from autograder.reports import export_csv  # noqa: PLC0415
 
-            print(f"wrote {export_csv(course, args.out)}")
+            print(f"wrote {export_csv(course, args.out, args.aid)}")
             return 0
         if args.command == "status":
             from autograder.reports import format_table, status_rows  # noqa: PLC0415

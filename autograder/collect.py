@@ -1,8 +1,15 @@
 """``collect DIR|ZIP``: bring submissions into ``work/submitted/<student>/<aid>/``.
 
-Accepted layouts: a folder (or zip) laid out ``<student>/<aid>/*.ipynb``, or a flat LMS export
-whose files are named ``<student>_<anything><notebook>.ipynb`` (e.g. ``alice_1234_a2_naive_conv.ipynb``).
-A re-collected student's folder is replaced, and ``timestamp.txt`` records the collection time.
+Accepted layouts: the exports of Canvas, Moodle and Blackboard (:mod:`autograder.lms`: the student from
+the LMS's name, the assignment from the notebook's own name, the latest attempt kept), a folder (or zip)
+laid out ``<student>/<aid>/*.ipynb``, or a flat export whose files are named
+``<student>_<anything><notebook>.ipynb`` (e.g. ``alice_1234_a2_naive_conv.ipynb``). With a roster
+(:mod:`autograder.roster`), LMS users become roster ids and anyone not on it is reported, not collected.
+A re-collected student's folder is replaced. ``timestamp.txt`` (nbgrader's submission time) holds the
+LMS's time when it gives one (Blackboard), none for Canvas and Moodle (Canvas's ``LATE`` marker is
+kept in ``work/lms/<aid>.json`` with the rest of the LMS origin), the time of the folder's own
+``<student>/<aid>/timestamp.txt`` (nbgrader's exchange convention) when it brings one, and the
+collection time otherwise.
 
 Hostile or broken input is handled one entry (zip member or file) at a time, and every entry that is
 not collected is reported with its reason (:class:`CollectReport`); only ``__MACOSX/``, dot files and
@@ -26,6 +33,7 @@ import contextlib
 import datetime as _dt
 import errno
 import itertools
+import json
 import os
 import re
 import secrets
@@ -40,11 +48,14 @@ from pathlib import Path
 from typing import NamedTuple
 
 from autograder.course import Course, CourseError
+from autograder.late import parse_time
+from autograder.lms import LmsEntry, id_problem, notebook_name, parse_lms, student_id
+from autograder.lms import printable as _printable
+from autograder.roster import Roster, load_roster
 
-__all__ = ["collect", "CollectError", "CollectLimits", "CollectReport", "report_lines", "NOT_A_NOTEBOOK"]
+__all__ = ["collect", "CollectError", "CollectLimits", "CollectReport", "report_lines", "NOT_A_NOTEBOOK",
+           "read_lms_records", "lms_records_path"]
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-_MAX_ID = 64
 _MAX_NAME_BYTES = 255  # the longest file name ext4, xfs, btrfs and tmpfs accept
 _CHUNK = 64 * 2**10
 _READ_ONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
@@ -88,6 +99,7 @@ class CollectReport:
     entries: int = 0
     notebooks: int = 0
     bytes_written: int = 0
+    origins: dict = field(default_factory=dict)  # (student, aid) -> the LMS file it came from, in words
 
     @property
     def complete(self) -> bool:
@@ -112,6 +124,7 @@ class _Target(NamedTuple):
     student: str
     aid: str
     name: str  # the file name inside work/submitted/<student>/<aid>/
+    origin: LmsEntry | None = None  # the LMS file it came from (None: a plain folder or flat export)
 
 
 class _Rejected(Exception):
@@ -119,12 +132,6 @@ class _Rejected(Exception):
 
 
 # --- names -------------------------------------------------------------------------------------
-def _printable(text: str, limit: int = 200) -> str:
-    """``text`` safe to print on a terminal: control and undecodable characters escaped, at most ``limit`` characters."""
-    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return safe if len(safe) <= limit else safe[: limit - 3] + "..."
-
-
 def _size(n: int) -> str:
     """``n`` bytes in words: ``'50 MiB'``, ``'1.5 KiB'``, ``'12 bytes'``."""
     for unit, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
@@ -153,16 +160,6 @@ def _looks_like_notebook(name: str) -> bool:
     return name.lower().endswith(".ipynb")
 
 
-def _student_problem(student: str) -> str | None:
-    """Why ``student`` cannot be a student id (folder name), or ``None`` when it can."""
-    if len(student) > _MAX_ID:
-        return f"student id '{_printable(student, 80)}' is longer than {_MAX_ID} characters"
-    if not _ID_RE.match(student):
-        return (f"student id '{_printable(student, 80)}' is not usable "
-                "(letters, digits and . _ @ -, starting with a letter or digit)")
-    return None
-
-
 def _file_name_problem(name: str) -> str | None:
     """Why ``name`` cannot be a notebook's file name in the student's folder, or ``None`` when it can."""
     try:
@@ -175,24 +172,76 @@ def _file_name_problem(name: str) -> str | None:
     return None
 
 
-def _target(student: str, aid: str, name: str) -> _Target | str:
+def _target(student: str, aid: str, name: str, origin: LmsEntry | None = None) -> _Target | str:
     """The place of one notebook, or the reason its student id or file name is unusable."""
-    return _student_problem(student) or _file_name_problem(name) or _Target(student, aid, name)
+    return id_problem(student) or _file_name_problem(name) or _Target(student, aid, name, origin)
 
 
-def _classify(parts: list[str], known: dict[str, str], aid_hint: str | None) -> _Target | str:
+@dataclass(frozen=True)
+class _Rules:
+    """How names become places: ``known`` notebook file name -> aid; ``aid_hint``: ``--aid``; ``roster``:
+    the course's roster (``None``: none); ``zone``: the time zone of Blackboard's attempt times."""
+
+    known: dict
+    aid_hint: str | None = None
+    roster: Roster | None = None
+    zone: _dt.tzinfo = _dt.timezone.utc
+
+
+def _assignment_of(file: str, rules: _Rules) -> tuple[str, str] | str:
+    """``(aid, file name in the student's folder)`` of an uploaded notebook ``file``, or why there is none.
+
+    The notebook's own name decides (an LMS copy suffix such as ``-1`` removed); ``--aid`` only places
+    a renamed notebook, and refuses a notebook of another assignment.
+    """
+    name = notebook_name(file)[0]
+    aid = rules.known.get(name)
+    if aid is not None:
+        return (aid, name) if rules.aid_hint in (None, aid) else f"a notebook of {aid}, not of --aid {rules.aid_hint}"
+    if rules.aid_hint:
+        return rules.aid_hint, file
+    names = ", ".join(sorted(rules.known)) or "none"
+    return f"notebook '{_printable(file, 80)}' is no assignment's notebook ({names}); pass --aid AID for a renamed one"
+
+
+def _classify_lms(entry: LmsEntry, rules: _Rules) -> _Target | str:
+    """Where the notebook of one LMS file goes: the assignment from its name, the student from the roster
+    (or :func:`autograder.lms.student_id` without one)."""
+    where = _assignment_of(entry.file, rules)
+    if isinstance(where, str):
+        return where
+    student = student_id(entry)
+    if rules.roster is not None:
+        student, why = rules.roster.match(entry)
+        if student is None:
+            return why
+    return _target(student, *where, origin=entry)
+
+
+def _on_roster(hit: _Target | str, rules: _Rules) -> _Target | str:
+    """``hit`` unless a roster exists and does not hold its student."""
+    if isinstance(hit, _Target) and rules.roster is not None and not rules.roster.knows(hit.student):
+        return f"student '{hit.student}' is not on the roster"
+    return hit
+
+
+def _classify(parts: list[str], rules: _Rules) -> _Target | str:
     """Where one notebook-looking entry goes.
 
-    parts: the entry's path parts (no ``..``, no dot parts); known: ``notebook file name -> aid``;
-    aid_hint: ``--aid`` of a flat export. Returns a ``_Target(student, aid, name)``, or the reason
-    (a string) the entry cannot be placed.
+    parts: the entry's path parts (no ``..``, no dot parts). An LMS export's name (:mod:`autograder.lms`)
+    is read as such; otherwise ``<student>/<aid>/<name>`` or a flat ``<student>_<anything><notebook>``.
+    Returns a ``_Target(student, aid, name, origin)``, or the reason (a string) the entry cannot be placed.
     """
-    name, aids = parts[-1], set(known.values())
+    entry = parse_lms(parts, rules.zone)
+    if entry is not None:
+        return _classify_lms(entry, rules)
+    name, known, aid_hint = parts[-1], rules.known, rules.aid_hint
+    aids = set(known.values())
     problem = None
     if len(parts) >= 3 and parts[-2] in aids:  # <student>/<aid>/<name>
         hit = _target(parts[-3], parts[-2], name)
         if isinstance(hit, _Target):
-            return hit
+            return _on_roster(hit, rules)
         problem = hit
     for nb_name, nb_aid in sorted(known.items(), key=lambda kv: -len(kv[0])):  # <student>_..._<notebook>
         if name.endswith(nb_name) and name != nb_name:
@@ -201,13 +250,15 @@ def _classify(parts: list[str], known: dict[str, str], aid_hint: str | None) -> 
                 continue
             hit = _target(name.split("_", 1)[0], nb_aid, nb_name)
             if isinstance(hit, _Target):
-                return hit
+                return _on_roster(hit, rules)
             problem = problem or hit
-    if aid_hint and "_" in name and name not in known:  # a renamed notebook of a one-notebook assignment
+    # a renamed notebook of a one-notebook assignment, <student>_<name>; never the notebook itself
+    # ("a1_volumes-1.ipynb" under --aid a1_volumes is no student "a1")
+    if aid_hint and "_" in name and notebook_name(name)[0] not in known and not name.startswith(aid_hint):
         student, rest = name.split("_", 1)
         hit = _target(student, aid_hint, rest)
         if isinstance(hit, _Target):
-            return hit
+            return _on_roster(hit, rules)
         problem = problem or hit
     return problem or _NO_MATCH
 
@@ -262,7 +313,11 @@ class _Stage:
     def __init__(self, submitted: Path):
         self.submitted = submitted
         self.folders: dict[tuple[str, str], Path] = {}
-        self.sources: dict[_Target, str] = {}  # which source entry each staged file came from
+        self.sources: dict[tuple[str, str, str], str] = {}  # (student, aid, name) -> the entry it came from
+        self.targets: dict[tuple[str, str, str], _Target] = {}  # (student, aid, name) -> where it came from
+        self.people: dict[tuple[str, str], dict] = {}  # (student, aid) -> {identity: first entry}, all attempts
+        self.shared: dict[tuple[str, str], list] = {}  # (student, aid) -> entries of a second person, not staged
+        self.times: dict[tuple[str, str], _dt.datetime] = {}  # (student, aid) -> time of its own timestamp.txt
         self.new_students: list[Path] = []  # student folders this collection created
         self.written = 0
 
@@ -301,16 +356,46 @@ class _Stage:
             if not kept:
                 Path(tmp).unlink(missing_ok=True)
         self.written += size
-        replaced, self.sources[target] = self.sources.get(target), source
+        key = target[:3]
+        replaced, self.sources[key], self.targets[key] = self.sources.get(key), source, target
         return replaced
 
-    def commit(self, stamp: str) -> list[tuple[str, str]]:
+    def later_attempt(self, target: _Target) -> str | None:
+        """The entry of a later LMS attempt already staged for ``target``'s notebook, or ``None``."""
+        kept = self.targets.get(target[:3])
+        if kept is None or kept.origin is None or target.origin is None:
+            return None
+        return self.sources[target[:3]] if kept.origin.attempt > target.origin.attempt else None
+
+    def drop(self, student: str, aid: str) -> list[str]:
+        """Forget the staged folder of ``(student, aid)``; returns the entries it held."""
+        keys = [k for k in self.sources if k[:2] == (student, aid)]
+        for key in keys:
+            self.targets.pop(key)
+        shutil.rmtree(self.folders.pop((student, aid)), ignore_errors=True)
+        return [self.sources.pop(key) for key in keys]
+
+    def latest(self, student: str, aid: str) -> LmsEntry | None:
+        """The latest LMS file staged for ``(student, aid)`` (``None``: no LMS file)."""
+        origins = [t.origin for k, t in self.targets.items() if k[:2] == (student, aid) and t.origin is not None]
+        return max(origins, key=lambda o: o.attempt, default=None)
+
+    def commit(self, now: _dt.datetime) -> list[tuple[str, str]]:
         """Write ``timestamp.txt`` and swap every staged folder holding a notebook into place; returns the
-        ``(student, aid)`` pairs placed, sorted."""
+        ``(student, aid)`` pairs placed, sorted.
+
+        ``timestamp.txt`` (nbgrader's submission time, which its late penalty compares with the due
+        date) holds the time the LMS gives (Blackboard's attempt), none for an LMS export without times
+        (Canvas, Moodle), and for a plain folder or flat export the time of the ``timestamp.txt`` it
+        brought (nbgrader's ``<student>/<aid>/timestamp.txt``), else the collection time ``now``.
+        """
         placed = []
-        for student, aid in sorted({(t.student, t.aid) for t in self.sources}):
+        for student, aid in sorted({k[:2] for k in self.sources}):
             staged = self.folders[(student, aid)]
-            _write_atomic(staged / "timestamp.txt", stamp.encode())
+            origin = self.latest(student, aid)
+            when = self.times.get((student, aid), now) if origin is None else origin.submitted
+            if when is not None:
+                _write_atomic(staged / "timestamp.txt", _stamp(when).encode())
             _swap_in(staged, self.submitted / student / aid)
             del self.folders[(student, aid)]  # swapped in: no longer ours to discard
             placed.append((student, aid))
@@ -365,17 +450,57 @@ def _swap_in(staged: Path, target: Path) -> None:
 
 
 # --- sources -----------------------------------------------------------------------------------
+def _identity(target: _Target) -> tuple[str, str]:
+    """Who handed ``target`` in: ``(layout, LMS id)``, or ``("folder", student)`` for a plain layout."""
+    return ("folder", target.student) if target.origin is None else (target.origin.layout, target.origin.lms_id)
+
+
 def _take(stage: _Stage, report: CollectReport, target: _Target, source: str,
           read: Callable[[int], bytes], caps: list[tuple[int, str]]) -> None:
-    """Stage one notebook under the tightest of ``caps``, recording in ``report`` what happened."""
+    """Stage one notebook under the tightest of ``caps``, recording in ``report`` what happened.
+
+    Of two LMS attempts at one notebook the later is kept, whatever their order in the source.
+    """
+    stage.people.setdefault(target[:2], {}).setdefault(_identity(target), source)
+    kept = stage.targets.get(target[:3])
+    if kept is not None and _identity(kept) != _identity(target):  # two people, one id: see _refuse_shared_ids
+        stage.shared.setdefault(target[:2], []).append(source)
+        return
+    later = stage.later_attempt(target)
+    if later is not None:
+        report.skip(source, f"an earlier attempt than {later}: the latest attempt is collected")
+        return
     limit, reason = _tightest(caps)
     try:
         replaced = stage.add(target, source, read, limit, reason)
     except _Rejected as exc:
         report.skip(source, str(exc))
         return
-    if replaced is not None:
+    if replaced is not None and target.origin is not None:  # the same LMS user (checked above): a re-upload
+        report.skip(replaced, f"an earlier attempt than {source}: the latest attempt is collected")
+    elif replaced is not None:
         report.skip(replaced, f"replaced by {source}: same student, assignment and notebook name")
+
+
+def _refuse_shared_ids(stage: _Stage, report: CollectReport, before: dict) -> None:
+    """Leave out every student id that two people of the source would share (two LMS users whose
+    names map to one id, or an LMS user and a plain folder), or that an earlier collection of the
+    assignment gave another LMS user (``before``: ``aid -> student -> record``)."""
+    for (student, aid), people in sorted(stage.people.items()):
+        known = before.get(aid, {}).get(student)
+        lms_people = {p for p in people if p[0] != "folder"}
+        earlier = (known["layout"], known["lms_id"]) if known else None
+        if len(people) < 2 and not (earlier and lms_people and earlier not in lms_people):
+            continue
+        if (student, aid) not in stage.folders:
+            continue
+        who = [f"{layout} {ident}" for layout, ident in sorted(people)]
+        if earlier and earlier not in people:
+            who.append(f"{earlier[0]} {earlier[1]} (collected before)")
+        why = (f"student id '{student}' would be shared by {', '.join(who)}: not collected; import a roster "
+               "(convlab-grade roster import) that tells them apart")
+        for source in stage.drop(student, aid) + stage.shared.get((student, aid), []):
+            report.skip(source, why)
 
 
 def _total_cap(stage: _Stage, limits: CollectLimits, archive_bytes: int | None = None) -> tuple[int, str]:
@@ -410,7 +535,37 @@ def _member_problem(info: zipfile.ZipInfo, caps: list) -> str | None:
     return None
 
 
-def _collect_zip(source: Path, known: dict, aid_hint: str | None, limits: CollectLimits,
+_MAX_STAMP_BYTES = 100
+_STAMP_UNREAD = "timestamp.txt not read, the collection time is used"
+
+
+def _timestamp_of(parts: list[str], rules: _Rules) -> tuple[str, str] | None:
+    """``(student, aid)`` when ``parts`` is nbgrader's ``<student>/<aid>/timestamp.txt``, else ``None``."""
+    if len(parts) >= 3 and parts[-1] == "timestamp.txt" and parts[-2] in set(rules.known.values()):
+        if id_problem(parts[-3]) is None:
+            return parts[-3], parts[-2]
+    return None
+
+
+def _take_timestamp(stage: _Stage, report: CollectReport, owner: tuple[str, str], name: str,
+                    read: Callable[[int], bytes]) -> None:
+    """Keep the submission time of nbgrader's ``timestamp.txt`` (at most 100 bytes, read by
+    :func:`autograder.late.parse_time`) for ``owner``'s folder; anything else is reported and the
+    collection time used."""
+    data = bytearray()
+    try:
+        _copy_capped(read, data.extend, _MAX_STAMP_BYTES, f"over {_MAX_STAMP_BYTES} bytes")
+        when = parse_time(data.decode("ascii").strip())
+    except _Rejected as exc:
+        report.skip(name, f"{_STAMP_UNREAD}: {exc}", relevant=False)
+        return
+    except (UnicodeDecodeError, CourseError):
+        report.skip(name, f"{_STAMP_UNREAD}: not a time", relevant=False)
+        return
+    stage.times[owner] = when.replace(tzinfo=_dt.timezone.utc)
+
+
+def _collect_zip(source: Path, rules: _Rules, limits: CollectLimits,
                  stage: _Stage, report: CollectReport) -> None:
     """Stage every usable member of the zip ``source``, each on its own."""
     try:
@@ -430,10 +585,19 @@ def _collect_zip(source: Path, known: dict, aid_hint: str | None, limits: Collec
                             relevant=_looks_like_notebook(info.filename))
             elif _is_quiet(parts):
                 report.ignored += 1
+            elif _timestamp_of(parts, rules):
+                if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    report.skip(name, f"{_STAMP_UNREAD}: encrypted or compressed with another method", relevant=False)
+                    continue
+                try:
+                    with zf.open(info) as member:
+                        _take_timestamp(stage, report, _timestamp_of(parts, rules), name, _reading(member.read))
+                except _MEMBER_ERRORS as exc:
+                    report.skip(name, f"{_STAMP_UNREAD}: {_corrupt(exc)}", relevant=False)
             elif not _looks_like_notebook(parts[-1]):
                 report.skip(name, NOT_A_NOTEBOOK, relevant=False)
             else:
-                _zip_member(zf, info, name, _classify(parts, known, aid_hint), limits, archive_bytes, stage, report)
+                _zip_member(zf, info, name, _classify(parts, rules), limits, archive_bytes, stage, report)
         if len(infos) > limits.max_members:
             report.skip(_printable(source.name), f"{len(infos) - limits.max_members} more members not read: "
                         f"over the {limits.max_members}-member cap")
@@ -520,7 +684,7 @@ def _open_regular(entry: _Entry, cap: int, reason: str) -> int:
     return fd
 
 
-def _collect_folder(source: Path, known: dict, aid_hint: str | None, limits: CollectLimits,
+def _collect_folder(source: Path, rules: _Rules, limits: CollectLimits,
                     stage: _Stage, report: CollectReport) -> None:
     """Stage every usable notebook below the folder ``source``, each on its own."""
     root = os.open(source, _READ_ONLY | os.O_DIRECTORY)
@@ -532,12 +696,12 @@ def _collect_folder(source: Path, known: dict, aid_hint: str | None, limits: Col
                                 f"over the {limits.max_members}-member cap")
                     break
                 report.entries += 1
-                _folder_entry(entry, known, aid_hint, limits, stage, report)
+                _folder_entry(entry, rules, limits, stage, report)
     finally:
         os.close(root)
 
 
-def _folder_entry(entry: _Entry, known: dict, aid_hint: str | None, limits: CollectLimits,
+def _folder_entry(entry: _Entry, rules: _Rules, limits: CollectLimits,
                   stage: _Stage, report: CollectReport) -> None:
     """Stage one entry of a folder source, or record why not."""
     name = _printable("/".join(entry.parts))
@@ -549,10 +713,21 @@ def _folder_entry(entry: _Entry, known: dict, aid_hint: str | None, limits: Coll
         report.skip(name, f"folder nested deeper than {limits.max_depth} levels: not read")
     elif entry.kind in _FOLDER_REASONS:
         report.skip(name, _FOLDER_REASONS[entry.kind])
+    elif _timestamp_of(list(entry.parts), rules):
+        try:
+            fd = _open_regular(entry, _MAX_STAMP_BYTES, f"over {_MAX_STAMP_BYTES} bytes")
+        except _Rejected as exc:
+            report.skip(name, f"{_STAMP_UNREAD}: {exc}", relevant=False)
+            return
+        try:
+            _take_timestamp(stage, report, _timestamp_of(list(entry.parts), rules), name,
+                            _reading(lambda n: os.read(fd, n)))
+        finally:
+            os.close(fd)
     elif not _looks_like_notebook(entry.parts[-1]):
         report.skip(name, NOT_A_NOTEBOOK, relevant=False)
     else:
-        hit = _classify(list(entry.parts), known, aid_hint)
+        hit = _classify(list(entry.parts), rules)
         if not isinstance(hit, _Target):
             report.skip(name, hit)
             return
@@ -571,42 +746,96 @@ def _folder_entry(entry: _Entry, known: dict, aid_hint: str | None, limits: Coll
 
 
 # --- the command -------------------------------------------------------------------------------
-def collect(course: Course, source, aid: str | None = None, limits: CollectLimits = CollectLimits()) -> CollectReport:
+def _stamp(when: _dt.datetime) -> str:
+    """``when`` as ``timestamp.txt`` holds it (UTC, the form nbgrader's ``parse_utc`` reads)."""
+    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def lms_records_path(course: Course, aid: str) -> Path:
+    """``work/lms/<aid>.json``: per student, the LMS file collected last (see :func:`read_lms_records`)."""
+    return course.work / "lms" / f"{aid}.json"
+
+
+def read_lms_records(course: Course, aid: str) -> dict[str, dict]:
+    """``student -> {layout, lms_id, person, prefix, file, late, submitted}`` of the students whose last
+    collection of ``aid`` came from an LMS export (``submitted``: ISO time or ``None``)."""
+    path = lms_records_path(course, aid)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _record(entry: LmsEntry) -> dict:
+    return {"layout": entry.layout, "lms_id": entry.lms_id, "person": entry.person, "prefix": entry.prefix,
+            "file": entry.file, "late": entry.late,
+            "submitted": entry.submitted.astimezone(_dt.timezone.utc).isoformat() if entry.submitted else None}
+
+
+def _origin_note(entry: LmsEntry) -> str:
+    """How ``collect`` describes the LMS file a student's folder came from."""
+    when = f", submitted {_stamp(entry.submitted)}" if entry.submitted else ""
+    late = ", marked LATE by the LMS" if entry.late else ""
+    return f"{entry.layout} '{_printable(entry.person, 80)}' id {entry.lms_id}{when}{late}"
+
+
+def collect(course: Course, source, aid: str | None = None, limits: CollectLimits = CollectLimits(),
+            zone: _dt.tzinfo = _dt.timezone.utc) -> CollectReport:
     """Copy submissions from a folder or a zip into ``work/submitted/<student>/<aid>/``.
 
-    course: the course; source: a folder or a zip file; aid: the assignment of a flat export (``--aid``);
-    limits: the caps. Returns a :class:`CollectReport` (students placed, entries skipped with reasons).
-    Raises :class:`CollectError` when the source is unusable or nothing in it could be collected.
+    course: the course; source: a folder or a zip file; aid: the assignment of a flat export (``--aid``;
+    a hint: a notebook's own name decides); limits: the caps; zone: the time zone of Blackboard's
+    attempt times. With a roster (:mod:`autograder.roster`) every student must be on it, and LMS users
+    are mapped to roster ids. Returns a :class:`CollectReport` (students placed, entries skipped with
+    reasons). Raises :class:`CollectError` when the source is unusable or nothing in it could be collected.
     """
     source = Path(source)
-    known = _notebook_names(course)
     if aid is not None:
         course.require_assignment(aid)
+    rules = _Rules(_notebook_names(course), aid, load_roster(course), zone)
     report = CollectReport()
     stage = _Stage(course.submitted)
     try:
         if source.is_dir():
-            _collect_folder(source, known, aid, limits, stage, report)
+            _collect_folder(source, rules, limits, stage, report)
         elif source.is_file() and zipfile.is_zipfile(source):
-            _collect_zip(source, known, aid, limits, stage, report)
+            _collect_zip(source, rules, limits, stage, report)
         else:
             raise CollectError(f"{source} is neither a folder nor a zip file")
+        aids = {k[1] for k in stage.sources}
+        _refuse_shared_ids(stage, report, {a: read_lms_records(course, a) for a in aids})
         if not stage.sources:
             first = f"; {len(report.skipped)} skipped, first {report.skipped[0][0]}: {report.skipped[0][1]}" \
                 if report.skipped else ""
-            raise CollectError(f"no submissions found in {source} (expected <student>/<aid>/*.ipynb or "
-                               f"<student>_..._<notebook>.ipynb){first}", report)
+            raise CollectError(f"no submissions found in {source} (expected <student>/<aid>/*.ipynb, "
+                               f"<student>_..._<notebook>.ipynb or a Canvas, Moodle or Blackboard export){first}",
+                               report)
         report.notebooks, report.bytes_written = len(stage.sources), stage.written
-        stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
-        report.placed = stage.commit(stamp)
+        report.placed = stage.commit(_dt.datetime.now(_dt.timezone.utc))
+        _save_lms_records(course, stage, report)
     finally:
         stage.discard()
     return report
 
 
+def _save_lms_records(course: Course, stage: _Stage, report: CollectReport) -> None:
+    """Update ``work/lms/<aid>.json`` for the students placed, and note their LMS origin in ``report``."""
+    for aid in sorted({a for _, a in report.placed}):
+        records = read_lms_records(course, aid)
+        for student in [s for s, a in report.placed if a == aid]:
+            entry = stage.latest(student, aid)
+            records.pop(student, None)
+            if entry is not None:
+                records[student] = _record(entry)
+                report.origins[(student, aid)] = _origin_note(entry)
+        path = lms_records_path(course, aid)
+        if not records and not path.exists():
+            continue  # no LMS export of this assignment yet
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(path, json.dumps(records, indent=1, sort_keys=True).encode())
+
+
 def report_lines(report: CollectReport) -> list[str]:
     """The lines the CLI prints: one per student placed, one per entry skipped, then a summary."""
-    lines = [f"collected {student}/{aid}" for student, aid in report.placed]
+    lines = [f"collected {student}/{aid}" + (f" ({report.origins[(student, aid)]})" if (student, aid) in report.origins
+                                              else "") for student, aid in report.placed]
     lines += [f"skipped {name}: {reason}" for name, reason in report.skipped]
     lines.append(f"summary: {len(report.placed)} collected ({report.notebooks} notebook files, "
                  f"{_size(report.bytes_written)}), {len(report.skipped)} skipped ({report.missed} could be "

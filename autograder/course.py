@@ -78,6 +78,14 @@ class Course:
     def db_url(self) -> str:
         return f"sqlite:///{self.gradebook}"
 
+    def open_gradebook(self):
+        """nbgrader's ``Gradebook`` of this course (a context manager; made on first use by nbgrader's alembic)."""
+        from nbgrader.api import Gradebook  # noqa: PLC0415 - keep `import autograder.course` light
+
+        ensure_tools_on_path()
+        self.work.mkdir(parents=True, exist_ok=True)
+        return Gradebook(self.db_url, "convlab")
+
     def assignment_ids(self) -> list[str]:
         """Every ``solutions/<aid>/`` holding ``<aid>.ipynb``, sorted."""
         if not self.solutions.is_dir():

@@ -59,6 +59,9 @@ class SubmissionResult:
     cells: dict = field(default_factory=dict)   # grade_id -> [score, max_score]
     seconds: float = 0.0
     flags: list = field(default_factory=list)   # for the instructor only: code worth a look (never scored)
+    score_before_penalty: float | None = None   # the cells' total; ``score`` is it minus ``late_penalty``
+    late_penalty: float = 0.0                   # nbgrader's late penalty (AssignLatePenalties), in points
+    seconds_late: float = 0.0                   # timestamp.txt after the gradebook's due date, in seconds
 
 
 def points(value: float) -> str:
@@ -104,15 +107,9 @@ def grading_config(course: Course, aid: str, options: GradeOptions):
     return cfg
 
 
-def _gradebook(course: Course):
-    from nbgrader.api import Gradebook  # noqa: PLC0415 - heavy
-
-    return Gradebook(course.db_url, "convlab")
-
-
 def zero_grades(course: Course, aid: str, student: str) -> None:
-    """Create the submission if needed and set every auto score of it to 0 (no stale grades)."""
-    with _gradebook(course) as gb:
+    """Create the submission if needed and set every auto score and late penalty of it to 0 (no stale grades)."""
+    with course.open_gradebook() as gb:
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(aid, student)
         for notebook in submission.notebooks:
@@ -120,17 +117,28 @@ def zero_grades(course: Course, aid: str, student: str) -> None:
                 grade.auto_score = 0
                 grade.manual_score = None
                 grade.needs_manual_grade = False
+            notebook.late_submission_penalty = None
         gb.db.commit()
 
 
-def _cell_scores(course: Course, aid: str, student: str) -> tuple[float, float, dict]:
-    with _gradebook(course) as gb:
+def _cell_scores(course: Course, aid: str, student: str) -> tuple[float, float, dict, float, float]:
+    """``(cells' total, max score, {grade_id: [score, max]}, late penalty, seconds late)`` from the gradebook."""
+    with course.open_gradebook() as gb:
         submission = gb.find_submission(aid, student)
         cells = {}
         for notebook in submission.notebooks:
             for grade in notebook.grades:
                 cells[grade.name] = [float(grade.score or 0.0), float(grade.max_score)]
-        return float(submission.score), float(submission.max_score), cells
+        return (float(submission.score), float(submission.max_score), cells,
+                float(submission.late_submission_penalty or 0.0), float(submission.total_seconds_late))
+
+
+def _late_note(penalty: float, seconds: float) -> list[str]:
+    """What the student reads about lateness (nothing when on time)."""
+    if seconds <= 0:
+        return []
+    late = f"{seconds / 3600:.1f} hours" if seconds < 2 * 86400 else f"{seconds / 86400:.1f} days"
+    return [f"Submitted {late} after the due date: late penalty {points(penalty)} points."]
 
 
 def _expected_notebooks(course: Course, aid: str) -> list[str]:
@@ -181,13 +189,15 @@ def grade_submission(course: Course, aid: str, student: str, options: GradeOptio
             zero_grades(course, aid, student)
     reports = [json.loads(p.read_text()) for p in sorted(hidden_reports.glob(f"{student}__*.hidden.json"))]
     notes += _hidden_notes(reports)
-    score, max_score, cells = _cell_scores(course, aid, student)
+    raw, max_score, cells, penalty, seconds_late = _cell_scores(course, aid, student)
+    notes += _late_note(penalty, seconds_late)
+    score = max(0.0, raw - penalty)  # as nbgrader's own export computes it
     disagree = _disagreements(cells, reports)
     if disagree:  # the gradebook must hold exactly what the trusted step decided
         status = "failed"
         notes.append(f"The gradebook disagrees with the trusted verdict on {', '.join(disagree)}; re-grade.")
     result = SubmissionResult(student, aid, score, max_score, status, notes, cells,
-                              round(time.monotonic() - started, 2), _hidden_flags(reports))
+                              round(time.monotonic() - started, 2), _hidden_flags(reports), raw, penalty, seconds_late)
     out = report_path(course, aid, student)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({**asdict(result), "grader_log": log[-50:]}, indent=1))

@@ -10,7 +10,8 @@ was not given the hidden checks' places refuses (:class:`RequireConvlabGrade`).
   (:class:`~autograder.trusted.PrepareHidden`), the notebook run in the sandbox with each hidden
   cell's inputs present only while it runs (:class:`~autograder.execution.SandboxExecute`),
   warnings ignored, the answers judged and written as each hidden cell's verdict
-  (:class:`~autograder.trusted.JudgeHidden`), then nbgrader's own scoring steps.
+  (:class:`~autograder.trusted.JudgeHidden`), then nbgrader's own scoring steps (its late penalty
+  from :class:`autograder.late.PerDayPenalty`).
 - ``FEEDBACK_PREPROCESSORS`` (rendered by :class:`autograder.safe_html.FeedbackHTMLExporter`):
   scores from the gradebook, hidden tests cleared, the summary per exercise and each hidden cell's
   result in words (:class:`~autograder.feedback_page.FeedbackSummary`), tracebacks without grader frames or host paths,
@@ -28,6 +29,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 
 from autograder.execution import SandboxExecute
 from autograder.feedback_page import TEMPLATE_NAME, FeedbackSummary, template_dirs
+from autograder.late import PerDayPenalty
 from autograder.safe_html import FeedbackHTMLExporter, SanitizeFeedback
 from autograder.sanitize import SanitizeTracebacks
 from autograder.trusted import JudgeHidden, PrepareHidden
@@ -92,6 +94,7 @@ def configure_course(c, root) -> None:
     c.Execute.interrupt_on_timeout = True
     c.OverwriteCells.add_missing_cells = True
     c.IgnorePattern.enabled = True
+    c.AssignLatePenalties.plugin_class = PerDayPenalty
     c.GenerateFeedback.preprocessors = list(FEEDBACK_PREPROCESSORS)
     c.GenerateFeedback.exporter_class = FeedbackHTMLExporter
     c.FeedbackSummary.course_root = str(root)

@@ -8,6 +8,7 @@ import csv
 import json
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,11 @@ from adversarial import OUT_SIZE_OK, POOL_OK, RELU_OK  # noqa: E402
 from ag_support import (AID, CANARY, FOLDER_CASES, LIMITS, REPO_ROOT, SPOOF, STUDENTS, copy_course,  # noqa: E402
                         new_fixture_course, report_json)
 
+from autograder.collect import collect  # noqa: E402
 from autograder.feedback import generate_feedback, hidden_lines  # noqa: E402
+from autograder.feedback_package import package_feedback  # noqa: E402
 from autograder.grading import GradeOptions, grade_all, read_report  # noqa: E402
+from autograder.late import set_due_date  # noqa: E402
 from autograder.release import find_leaks  # noqa: E402
 from autograder.sandbox import Limits  # noqa: E402
 from autograder.reports import export_csv, status_rows  # noqa: E402
@@ -154,7 +158,9 @@ def test_export_csv(graded, tmp_path):
     out = export_csv(course, tmp_path / "grades.csv")
     with open(out, newline="") as fh:
         reader = csv.DictReader(fh)
-        assert reader.fieldnames == ["student", "assignment", "score", "max_score", "status", "notes", "flags"]
+        assert reader.fieldnames == ["student", "assignment", "score", "max_score", "status", "score_before_penalty",
+                                     "late_penalty", "seconds_late", "submitted", "lms_late", "notes", "flags",
+                                     f"{AID}:out_size_hidden", f"{AID}:relu_hidden", f"{AID}:pool1d_hidden"]
         rows = list(reader)
     assert [r["student"] for r in rows] == sorted(results), "one row per student, sorted"
     expected = {**{s: total for s, (_, total) in STUDENTS.items()}, **{s: t for s, (_, t) in FOLDER_CASES.items()}}
@@ -163,6 +169,10 @@ def test_export_csv(graded, tmp_path):
         assert float(row["score"]) == pytest.approx(expected[row["student"]], abs=1e-9), row
         assert float(row["score"]) == results[row["student"]].score, "the CSV carries the gradebook's score exactly"
         assert row["notes"] == " | ".join(results[row["student"]].notes)
+        cells = results[row["student"]].cells
+        assert [row[f"{AID}:{g}"] for g in ("out_size_hidden", "relu_hidden", "pool1d_hidden")] == [
+            repr(cells[g][0]) for g in ("out_size_hidden", "relu_hidden", "pool1d_hidden")], "exact, per question"
+        assert (row["late_penalty"], row["seconds_late"], row["score_before_penalty"]) == ("0.0", "0.0", row["score"])
     by_student = {r["student"]: r for r in rows}
     assert "not a notebook" in by_student["malformed"]["notes"]
     assert by_student["correct"]["notes"] == ""
@@ -208,3 +218,37 @@ def test_regrading_replaces_old_grades(graded, tmp_path):
     assert second.score == 0.0 and read_report(course, AID, student).score == 0.0
     assert report_json(course, student)["score"] == 0.0
     assert read_report(course, AID, "correct").score == 10.0, "re-grading one student leaves the others alone"
+
+
+def test_late_penalty_and_returned_feedback_end_to_end(tmp_path):
+    """Blackboard attempt times -> timestamp.txt -> nbgrader's late penalty (PerDayPenalty, 10% a started
+    day) -> report, CSV and feedback; the packaged feedback holds no hidden-test line."""
+    course = new_fixture_course(tmp_path / "course")
+    set_due_date(course, AID, "2026-12-15 23:59 UTC")
+    solution = course.solutions / AID / f"{AID}.ipynb"
+    make_submission(solution, None, tmp_path / "right.ipynb")
+    archive = tmp_path / "blackboard.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(f"HW 1_prompt_attempt_2026-12-15-23-00-00_{AID}.ipynb", (tmp_path / "right.ipynb").read_bytes())
+        zf.writestr(f"HW 1_tardy_attempt_2026-12-17-12-00-00_{AID}.ipynb", (tmp_path / "right.ipynb").read_bytes())
+    assert collect(course, archive).placed == [("prompt", AID), ("tardy", AID)]
+    results = {r.student: r for r in grade_all(course, AID, GradeOptions(limits=LIMITS, workers=1))}
+    late_by = 36 * 3600 + 60.0  # 1.5 days and a minute: two started days
+    assert (results["tardy"].score, results["tardy"].score_before_penalty, results["tardy"].late_penalty,
+            results["tardy"].seconds_late) == (8.0, 10.0, 2.0, late_by)
+    assert (results["prompt"].score, results["prompt"].late_penalty, results["prompt"].seconds_late) == (10.0, 0.0, 0.0)
+    assert "Submitted 36.0 hours after the due date: late penalty 2 points." in results["tardy"].notes
+    rows = {r["student"]: r for r in csv.DictReader(open(export_csv(course, tmp_path / "g.csv"), newline=""))}
+    assert (rows["tardy"]["score"], rows["tardy"]["late_penalty"], rows["tardy"]["submitted"]) == (
+        "8.0", "2.0", "2026-12-17 12:00:00.000000 UTC")
+
+    files = generate_feedback(course, AID)
+    written = package_feedback(course, AID, files, tmp_path / "return")
+    assert sorted(p.name for p in written) == [f"prompt_{AID}_feedback.html", f"tardy_{AID}_feedback.html"]
+    secrets = hidden_lines(course, AID)
+    for path in written:
+        text = path.read_text()
+        assert secrets and not [s for s in secrets if s in text], path
+    assert "late penalty 2 points" in (tmp_path / "return" / f"tardy_{AID}_feedback.html").read_text()
+    assert "late penalty" not in (tmp_path / "return" / f"prompt_{AID}_feedback.html").read_text().split(
+        "convlab-grader-notes")[1][:2000]
