@@ -3,6 +3,7 @@ missing students, lateness), and feedback packaged for return through the LMS. F
 
 import csv
 import datetime as dt
+import io
 import json
 import sys
 import zipfile
@@ -174,16 +175,31 @@ def test_package_feedback_names_files_for_each_lms(course, tmp_path):
         page.parent.mkdir(parents=True)
         page.write_text(f"<html>feedback of {student}</html>")
         pages[student] = [page]
+    mathjax = course.feedback / "roeann" / AID / "_mathjax"
+    (mathjax / "config").mkdir(parents=True)
+    (mathjax / "MathJax.js").write_text("/* mathjax */")
+    (mathjax / "config" / "local.js").write_text("/* config */")
+    (mathjax / "linked.js").symlink_to(tmp_path / "elsewhere.js")
     out = tmp_path / "return"
     written = package_feedback(course, AID, pages, out)
-    assert sorted(p.name for p in written) == sorted([f"roeann_12346_67891_{AID}_feedback.html",
-                                                      f"plain_{AID}_feedback.html", f"moodle_{AID}_feedback.zip"])
+    assert sorted(p.name for p in written) == sorted([f"roeann_12346_67891_{AID}_feedback.zip",
+                                                      f"plain_{AID}_feedback.zip", f"moodle_{AID}_feedback.zip"])
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in written)
-    assert (out / f"roeann_12346_67891_{AID}_feedback.html").read_text() == "<html>feedback of roeann</html>"
+
+    def unzip(data: bytes) -> dict:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return {n: zf.read(n).decode() for n in zf.namelist()}
+
+    assert unzip((out / f"roeann_12346_67891_{AID}_feedback.zip").read_bytes()) == {
+        f"{AID}_feedback.html": "<html>feedback of roeann</html>", "_mathjax/MathJax.js": "/* mathjax */",
+        "_mathjax/config/local.js": "/* config */"}, "the page with the MathJax beside it, no link followed"
+    assert unzip((out / f"plain_{AID}_feedback.zip").read_bytes()) == {
+        f"{AID}_feedback.html": "<html>feedback of plain</html>"}
     with zipfile.ZipFile(out / f"moodle_{AID}_feedback.zip") as zf:
-        assert {n: zf.read(n).decode() for n in zf.namelist()} == {
-            f"Ann Lee_123456_assignfeedback_file_/{AID}_feedback.html": "<html>feedback of ann-lee</html>",
-            f"Bo Yi_777_assignfeedback_file_/{AID}_feedback.html": "<html>feedback of bo-yi</html>"}
+        inner = {n: unzip(zf.read(n)) for n in zf.namelist()}
+    assert inner == {
+        f"Ann Lee_123456_assignfeedback_file_/{AID}_feedback.zip": {f"{AID}_feedback.html": "<html>feedback of ann-lee</html>"},
+        f"Bo Yi_777_assignfeedback_file_/{AID}_feedback.zip": {f"{AID}_feedback.html": "<html>feedback of bo-yi</html>"}}
 
 
 def test_package_feedback_of_several_notebooks_and_odd_names(course, tmp_path):

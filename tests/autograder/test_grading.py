@@ -244,11 +244,14 @@ def test_late_penalty_and_returned_feedback_end_to_end(tmp_path):
 
     files = generate_feedback(course, AID)
     written = package_feedback(course, AID, files, tmp_path / "return")
-    assert sorted(p.name for p in written) == [f"prompt_{AID}_feedback.html", f"tardy_{AID}_feedback.html"]
+    assert sorted(p.name for p in written) == [f"prompt_{AID}_feedback.zip", f"tardy_{AID}_feedback.zip"]
     secrets = hidden_lines(course, AID)
+    pages = {}
     for path in written:
-        text = path.read_text()
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            assert "_mathjax/MathJax.js" in names, f"{path.name}: the page's maths needs the MathJax beside it"
+            text = pages[path.name] = zf.read(f"{AID}_feedback.html").decode()
         assert secrets and not [s for s in secrets if s in text], path
-    assert "late penalty 2 points" in (tmp_path / "return" / f"tardy_{AID}_feedback.html").read_text()
-    assert "late penalty" not in (tmp_path / "return" / f"prompt_{AID}_feedback.html").read_text().split(
-        "convlab-grader-notes")[1][:2000]
+    assert "late penalty 2 points" in pages[f"tardy_{AID}_feedback.zip"]
+    assert "late penalty" not in pages[f"prompt_{AID}_feedback.zip"].split("convlab-grader-notes")[1][:2000]
