@@ -8,6 +8,7 @@ names an assignment, so a new folder under ``solutions/`` (with its mutants in
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -24,6 +25,8 @@ __all__ = [
     "ROOT",
     "SOLUTIONS",
     "RELEASE",
+    "MAY_FAIL_IN_RELEASE",
+    "make_course",
     "assignment_ids",
     "solution_notebook",
     "checks_file",
@@ -48,12 +51,24 @@ SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "assignments"
 
 NEEDS_ANSWER = "needs-answer"
+# cell roles (cell_role) that may show an error in the unanswered release: the answer cells, the
+# visible tests calling them, and demo cells tagged needs-answer
+MAY_FAIL_IN_RELEASE = frozenset({"solution", "visible_tests", "needs_answer"})
 _EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)", re.M)
 
 
 def assignment_ids() -> list[str]:
     """Every ``<aid>`` with a source notebook ``solutions/<aid>/<aid>.ipynb``, sorted (the course's own rule)."""
     return Course(ROOT).assignment_ids()
+
+
+def make_course(root: Path, aid: str) -> Path:
+    """A course folder at ``root`` holding a copy of the config and of ``solutions/<aid>/``."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(SOLUTIONS / aid, root / "solutions" / aid,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return root
 
 
 def solution_notebook(aid: str) -> Path:

@@ -1,0 +1,121 @@
+"""The course's live widgets in JupyterLab, moved with the keyboard as a student would, read from the page.
+
+- a1's ShapeExplorer: each slider move must bring a new verdict whose output size is the notes'
+  formula ``(W - F_eff + 2P)/S + 1`` of the sliders now on the page (computed here, not by convlab),
+  or INVALID when that is not a whole number, and a new picture;
+- a2's ConvStepper: stepping the slider must bring the caption of that step: its number, the output
+  cell it fills, the input window, and the value of that dot product (computed here with NumPy from
+  the stepper's own data).
+
+Screenshots of each widget state go to ``out/browser/``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from tests.notebooks.notebook_support import read_notebook
+
+from .lab_page import cell_locator, open_notebook, press_slider, read_sliders, run_all
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
+UPDATE_MS = 60_000
+
+
+def widget_cell(nb, call: str) -> int:
+    """Index of the code cell whose whole source is an expression starting with ``call`` (``ShapeExplorer(``)."""
+    found = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip().startswith(call)]
+    assert len(found) == 1, f"expected one cell showing {call}...), found cells {found}"
+    return found[0]
+
+
+def shown_widget(page, server, course, path: str, call: str):
+    """Open and Run All ``path``; returns (the widget's locator, the cell's source)."""
+    nb = read_notebook(course / path)
+    index = widget_cell(nb, call)
+    open_notebook(page, server, path)
+    run_all(page)
+    widget = cell_locator(page, index).locator(".jp-OutputArea-output .widget-vbox").first
+    widget.wait_for(timeout=UPDATE_MS)
+    return widget, nb.cells[index].source
+
+
+def changed(locator, before: str, prop: str = "innerText") -> str:
+    """Wait until the element's ``prop`` (``innerText``, ``src``) is no longer ``before``; returns the new value."""
+    locator.page.wait_for_function("([el, prop, old]) => el[prop] !== old",
+                                   arg=[locator.element_handle(), prop, before], timeout=UPDATE_MS)
+    return locator.evaluate(f"el => el.{prop}")
+
+
+def notes_output_size(W, F, S, P, dilation):
+    """(W - F_eff + 2P)/S + 1 with F_eff = F + (F - 1)(dilation - 1); None when it is not a whole number >= 1."""
+    f_eff = F + (F - 1) * (dilation - 1)
+    span = W - f_eff + 2 * P
+    return span // S + 1 if span >= 0 and span % S == 0 else None
+
+
+def check_verdict(text: str, sliders: dict) -> None:
+    expected = notes_output_size(sliders["W"], sliders["F"], sliders["S"], sliders["P"], sliders["dilation"])
+    assert text.startswith(f"W={sliders['W']}, F={sliders['F']}, S={sliders['S']}, P={sliders['P']}"), (
+        f"the verdict {text!r} does not name the sliders' values {sliders}")
+    if expected is None:
+        assert "INVALID" in text, f"sliders {sliders}: the formula gives no whole number, the page says {text!r}"
+    else:
+        shown = re.search(r"output size .*= (\d+)$", text)
+        assert shown and int(shown.group(1)) == expected, (
+            f"sliders {sliders}: the formula gives {expected}, the page says {text!r}")
+
+
+def test_shape_explorer_follows_its_sliders(lab_course, lab_server, lab_page, shots):
+    widget, _ = shown_widget(lab_page, lab_server, lab_course, "solved/a1_volumes/a1_volumes.ipynb", "ShapeExplorer(")
+    verdict = widget.locator(".widget-html-content")
+    picture = widget.locator("img.widget-image")
+    text = verdict.evaluate("el => el.innerText")
+    check_verdict(text, read_sliders(widget))
+    widget.screenshot(path=str(shots / "widget-shape-explorer-0.png"))
+    # W+1 (valid), P+1, dilation+1: each move must change the verdict and the picture
+    for n, label in enumerate(["W", "P", "dilation"], start=1):
+        before, image = read_sliders(widget), picture.evaluate("el => el.src")
+        press_slider(widget, label, "ArrowRight")
+        text = changed(verdict, text)
+        after = read_sliders(widget)
+        assert after == {**before, label: before[label] + 1}, f"pressing -> on {label}: sliders {before} -> {after}"
+        check_verdict(text, after)
+        changed(picture, image, "src")  # a new PNG of the new setting
+        widget.screenshot(path=str(shots / f"widget-shape-explorer-{n}.png"))
+
+
+def test_conv_stepper_steps_through_the_output(lab_course, lab_server, lab_page, shots):
+    from playwright.sync_api import expect  # noqa: PLC0415
+    from convlab.widgets import ConvStepper  # noqa: PLC0415 - the stepper's data, made as the cell makes it
+
+    widget, source = shown_widget(lab_page, lab_server, lab_course, "solved/a2_naive_conv/a2_naive_conv.ipynb",
+                                  "ConvStepper(")
+    stepper = eval(source.strip(), {"ConvStepper": ConvStepper})  # the cell is one ConvStepper(...) expression
+    x, w, b, S, P = stepper.x, stepper.w, stepper.b, stepper.stride, stepper.pad
+    K, _, F, _ = w.shape
+    Ho, Wo = (x.shape[1] - F + 2 * P) // S + 1, (x.shape[2] - F + 2 * P) // S + 1
+    x_pad = np.pad(x, ((0, 0), (P, P), (P, P)))
+    caption = widget.locator(".widget-html-content")
+    widget.screenshot(path=str(shots / "widget-conv-stepper-0.png"))
+    for n, (key, presses) in enumerate([("ArrowRight", 4), ("End", 1)], start=1):
+        for _ in range(presses):
+            press_slider(widget, "step", key)
+        step = read_sliders(widget)["step"]
+        expect(caption).to_have_text(re.compile(rf"^step {step + 1}/"), timeout=UPDATE_MS)
+        text = caption.inner_text()
+        k, rest = divmod(step, Ho * Wo)
+        i, j = divmod(rest, Wo)
+        window = x_pad[:, i * S:i * S + F, j * S:j * S + F]
+        value = float(np.sum(window * w[k]) + b[k])
+        head = (f"step {step + 1}/{K * Ho * Wo}: out[{k}, {i}, {j}] = "
+                f"sum(x_pad[:, {i * S}:{i * S + F}, {j * S}:{j * S + F}] * w{k}) + b{k} = ")
+        assert text.startswith(head), f"after {key}: the page says {text!r}, expected it to start {head!r}"
+        shown = float(text[len(head):].split()[0])
+        assert shown == pytest.approx(value), f"step {step + 1}: the page shows {shown}, the dot product is {value}"
+        widget.screenshot(path=str(shots / f"widget-conv-stepper-{n}.png"))
+    assert step == K * Ho * Wo - 1, f"End should reach the last step, got step {step + 1}"
