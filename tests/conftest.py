@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +102,16 @@ def make_device(name: str) -> Device:
 def dev(request) -> Device:
     """The device a test runs on; parametrized so each test runs on every available device."""
     return make_device(request.param)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After a run with browser tests, say where their screenshots are (the CI artefacts, git-ignored).
+
+    Here rather than in ``tests/browser/conftest.py``: under xdist only this conftest is loaded where
+    the summary is written.
+    """
+    ran = any(str(getattr(report, "nodeid", "")).startswith("tests/browser/")
+              for reports in terminalreporter.stats.values() for report in reports)
+    if ran:
+        shots = Path(__file__).resolve().parents[1] / "out" / "browser"
+        terminalreporter.write_line(f"browser test screenshots: {shots}")

@@ -34,8 +34,10 @@ __all__ = [
     "nbgrader_meta",
     "cell_role",
     "grade_cells",
+    "answer_cells",
     "solution_regions",
     "exercise_headings",
+    "exercise_of",
     "markdown_tables",
     "intro_points",
     "Mutant",
@@ -109,11 +111,24 @@ def grade_cells(nb) -> dict[str, tuple[int, float]]:
     }
 
 
+def answer_cells(nb) -> list[str]:
+    """The grade ids of the solution cells (the questions ``convlab-grade check`` reports), in order."""
+    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if cell_role(c) == "solution"]
+
+
 def exercise_headings(nb) -> list[tuple[int, int, float]]:
     """``(cell index, N, P)`` for every ``### Exercise N (P points)`` heading of a markdown cell, in order."""
     return [(i, int(number), float(points))
             for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
             for number, points in _EXERCISE_RE.findall(cell.source)]
+
+
+def exercise_of(nb) -> dict[str, int | None]:
+    """``{grade_id: N}``: the exercise of each graded cell, from the nearest ``### Exercise N`` heading above
+    it (None for a graded cell above the first heading)."""
+    headings = exercise_headings(nb)
+    return {gid: next((n for i, n, _ in reversed(headings) if i < index), None)
+            for gid, (index, _) in grade_cells(nb).items()}
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:
