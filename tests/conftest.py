@@ -112,6 +112,6 @@ def pytest_terminal_summary(terminalreporter):
     """
     ran = any(str(getattr(report, "nodeid", "")).startswith("tests/browser/")
               for reports in terminalreporter.stats.values() for report in reports)
-    if ran:
-        shots = Path(__file__).resolve().parents[1] / "out" / "browser"
+    shots = Path(__file__).resolve().parents[1] / "out" / "browser"
+    if ran and any(shots.glob("*.png")):
         terminalreporter.write_line(f"browser test screenshots: {shots}")

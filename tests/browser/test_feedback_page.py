@@ -10,8 +10,6 @@ that needs a CDN for its maths shows the raw TeX here. The screenshot goes to ``
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from autograder.course import Course
@@ -20,56 +18,14 @@ from autograder.feedback import generate_feedback
 from autograder.mutants import mutants_dir, replacements
 from autograder.release import release
 from autograder.testing import grade_notebook, make_submission
-from tests.notebooks.notebook_support import (
-    SOLUTIONS,
-    answer_cells,
-    exercise_headings,
-    exercise_of,
-    make_course,
-    markdown_tables,
-    read_notebook,
-    solution_notebook,
-)
+from tests.notebooks.notebook_support import SOLUTIONS, answer_cells, make_course, read_notebook, solution_notebook
 
+from .expectations import MATH, expected_scores, feedback_problems
 from .lab_page import offline
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
 AID = "a1_volumes"
-MATH = "mjx-container, .MathJax, .MathJax_CHTML, .mjx-chtml, math"
-_SCORE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")
-
-
-def exercise_names(nb) -> dict[int, list[str]]:
-    """``{N: [ways the page may name exercise N]}``: ``Exercise N``, its heading's title, its function."""
-    names = {n: [f"Exercise {n}"] for _, n, _ in exercise_headings(nb)}
-    for i, n, _ in exercise_headings(nb):
-        title = re.search(rf"Exercise\s+{n}\s+\([^)]*\):?\s*(.+)", nb.cells[i].source)
-        if title:
-            names[n].append(title.group(1).strip().replace("`", ""))
-    intro = next(c.source for c in nb.cells if c.cell_type == "markdown")
-    for header, *rows in markdown_tables(intro):
-        columns = [x.lower() for x in header]
-        if "exercise" in columns and "function" in columns:
-            for row in rows:
-                function = row[columns.index("function")].replace("`", "").split()[0]
-                names[int(row[columns.index("exercise")])].append(function)
-    return names
-
-
-def expected_scores(nb, cells: dict) -> dict[int, tuple[float, float]]:
-    """``{N: (score, max)}`` of each exercise, adding up the grader's scores of its graded cells."""
-    totals: dict[int, list[float]] = {}
-    for gid, number in exercise_of(nb).items():
-        score, top = cells[gid]
-        entry = totals.setdefault(number, [0.0, 0.0])
-        entry[0] += score
-        entry[1] += top
-    return {n: (s, m) for n, (s, m) in totals.items()}
-
-
-def names_exercise(text: str, names: list[str], number: int) -> bool:
-    return bool(re.search(rf"\bExercise {number}\b", text)) or any(name in text for name in names[1:])
 
 
 @pytest.fixture(scope="module")
@@ -112,20 +68,8 @@ def test_feedback_page_names_exercises_with_scores_and_typesets_maths(feedback_p
     finally:
         context.close()
 
-    problems = []
-    names, scores = exercise_names(nb), expected_scores(nb, result.cells)
+    scores = expected_scores(nb, result.cells)
     assert scores, f"{AID} has no graded exercises"
-    for number, (score, top) in scores.items():
-        rows = [r for r in summary if names_exercise(r, names[number], number)]
-        scored = [r for r in rows if any(abs(float(a) - score) < 0.01 and abs(float(b) - top) < 0.01
-                                         for a, b in _SCORE_RE.findall(r))]
-        if not scored:
-            problems.append(f"Exercise {number} ({' / '.join(names[number][1:])}): no line of the summary names it "
-                            f"with its score {score:g} / {top:g}" + (f" (lines naming it: {rows})" if rows else ""))
-    displays = sum(len(re.findall(r"\$\$.+?\$\$", c.source, re.S)) for c in nb.cells if c.cell_type == "markdown")
-    if typeset < max(displays, 1):
-        problems.append(f"{typeset} typeset maths elements ({MATH}) for {displays} displayed formulas")
-    if "$$" in text:
-        problems.append("raw TeX ($$) left in the page's text")
+    problems = feedback_problems(nb, scores, summary, typeset, text)
     assert not problems, (f"feedback page {page_path} (requests refused offline: {refused[:5]}):\n  "
                           + "\n  ".join(problems) + "\n--- summary lines:\n" + "\n".join(summary))

@@ -19,6 +19,7 @@ import pytest
 
 from tests.notebooks.notebook_support import read_notebook
 
+from .expectations import verdict_problem
 from .lab_page import cell_locator, open_notebook, press_slider, read_sliders, run_all
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
@@ -51,31 +52,13 @@ def changed(locator, before: str, prop: str = "innerText") -> str:
     return locator.evaluate(f"el => el.{prop}")
 
 
-def notes_output_size(W, F, S, P, dilation):
-    """(W - F_eff + 2P)/S + 1 with F_eff = F + (F - 1)(dilation - 1); None when it is not a whole number >= 1."""
-    f_eff = F + (F - 1) * (dilation - 1)
-    span = W - f_eff + 2 * P
-    return span // S + 1 if span >= 0 and span % S == 0 else None
-
-
-def check_verdict(text: str, sliders: dict) -> None:
-    expected = notes_output_size(sliders["W"], sliders["F"], sliders["S"], sliders["P"], sliders["dilation"])
-    assert text.startswith(f"W={sliders['W']}, F={sliders['F']}, S={sliders['S']}, P={sliders['P']}"), (
-        f"the verdict {text!r} does not name the sliders' values {sliders}")
-    if expected is None:
-        assert "INVALID" in text, f"sliders {sliders}: the formula gives no whole number, the page says {text!r}"
-    else:
-        shown = re.search(r"output size .*= (\d+)$", text)
-        assert shown and int(shown.group(1)) == expected, (
-            f"sliders {sliders}: the formula gives {expected}, the page says {text!r}")
-
-
 def test_shape_explorer_follows_its_sliders(lab_course, lab_server, lab_page, shots):
     widget, _ = shown_widget(lab_page, lab_server, lab_course, "solved/a1_volumes/a1_volumes.ipynb", "ShapeExplorer(")
     verdict = widget.locator(".widget-html-content")
     picture = widget.locator("img.widget-image")
     text = verdict.evaluate("el => el.innerText")
-    check_verdict(text, read_sliders(widget))
+    problem = verdict_problem(text, read_sliders(widget))
+    assert problem is None, problem
     widget.screenshot(path=str(shots / "widget-shape-explorer-0.png"))
     # W+1 (valid), P+1, dilation+1: each move must change the verdict and the picture
     for n, label in enumerate(["W", "P", "dilation"], start=1):
@@ -84,7 +67,8 @@ def test_shape_explorer_follows_its_sliders(lab_course, lab_server, lab_page, sh
         text = changed(verdict, text)
         after = read_sliders(widget)
         assert after == {**before, label: before[label] + 1}, f"pressing -> on {label}: sliders {before} -> {after}"
-        check_verdict(text, after)
+        problem = verdict_problem(text, after)
+        assert problem is None, problem
         changed(picture, image, "src")  # a new PNG of the new setting
         widget.screenshot(path=str(shots / f"widget-shape-explorer-{n}.png"))
 
