@@ -110,7 +110,7 @@ def pytest_terminal_summary(terminalreporter):
     Here rather than in ``tests/browser/conftest.py``: under xdist only this conftest is loaded where
     the summary is written.
     """
-    ran = any(str(getattr(report, "nodeid", "")).startswith("tests/browser/")
+    ran = any(getattr(report, "when", None) == "call" and str(report.nodeid).startswith("tests/browser/")
               for reports in terminalreporter.stats.values() for report in reports)
     shots = Path(__file__).resolve().parents[1] / "out" / "browser"
     if ran and any(shots.glob("*.png")):
