@@ -17,6 +17,7 @@ silently left the device.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,14 +105,20 @@ def dev(request) -> Device:
     return make_device(request.param)
 
 
-def pytest_terminal_summary(terminalreporter):
-    """After a run with browser tests, say where their screenshots are (the CI artefacts, git-ignored).
+_SESSION_START = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_SESSION_START] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """After a run whose browser tests took screenshots, say where they are (the CI artefacts, git-ignored).
 
     Here rather than in ``tests/browser/conftest.py``: under xdist only this conftest is loaded where
     the summary is written.
     """
-    ran = any(getattr(report, "when", None) == "call" and str(report.nodeid).startswith("tests/browser/")
-              for reports in terminalreporter.stats.values() for report in reports)
     shots = Path(__file__).resolve().parents[1] / "out" / "browser"
-    if ran and any(shots.glob("*.png")):
+    start = config.stash.get(_SESSION_START, time.time())
+    if any(png.stat().st_mtime >= start for png in shots.glob("*.png")):
         terminalreporter.write_line(f"browser test screenshots: {shots}")
