@@ -24,6 +24,7 @@ __all__ = [
     "error_name",
     "open_notebook",
     "run_all",
+    "wait_idle",
     "read_cells",
     "cell_locator",
     "read_sliders",
@@ -128,6 +129,13 @@ def run_all(page, timeout: float = 180) -> float:
             return prompts.length > 0 && /\\d/.test(prompts[0]) && !prompts.some(p => p.includes('*')) && idle;
         }}""", timeout=timeout * 1000, polling=250)
     return time.monotonic() - start
+
+
+def wait_idle(page, timeout: float = 60) -> None:
+    """Wait until the notebook's kernel is idle (widget updates are kernel messages: then all have been sent)."""
+    page.wait_for_function(
+        f"""() => document.querySelector("{_ACTIVE_PANEL} .jp-Notebook-ExecutionIndicator")?.dataset.status === 'idle'""",
+        timeout=timeout * 1000, polling=100)
 
 
 def read_cells(page) -> list[DomCell]:

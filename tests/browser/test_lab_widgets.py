@@ -20,7 +20,7 @@ import pytest
 from tests.notebooks.notebook_support import read_notebook
 
 from .expectations import verdict_problem
-from .lab_page import cell_locator, open_notebook, press_slider, read_sliders, run_all
+from .lab_page import cell_locator, open_notebook, press_slider, read_sliders, run_all, wait_idle
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
 
@@ -40,9 +40,17 @@ def shown_widget(page, server, course, path: str, call: str):
     index = widget_cell(nb, call)
     open_notebook(page, server, path)
     run_all(page)
+    page.set_viewport_size({"width": 1280, "height": 1400})  # room for the whole widget in its screenshots
     widget = cell_locator(page, index).locator(".jp-OutputArea-output .widget-vbox").first
     widget.wait_for(timeout=UPDATE_MS)
     return widget, nb.cells[index].source
+
+
+def snapshot(widget, path) -> None:
+    """Screenshot ``widget`` once the kernel has sent every update (the picture comes after the text)."""
+    wait_idle(widget.page)
+    widget.scroll_into_view_if_needed()
+    widget.screenshot(path=str(path))
 
 
 def changed(locator, before: str, prop: str = "innerText") -> str:
@@ -59,7 +67,7 @@ def test_shape_explorer_follows_its_sliders(lab_course, lab_server, lab_page, sh
     text = verdict.evaluate("el => el.innerText")
     problem = verdict_problem(text, read_sliders(widget))
     assert problem is None, problem
-    widget.screenshot(path=str(shots / "widget-shape-explorer-0.png"))
+    snapshot(widget, shots / "widget-shape-explorer-0.png")
     # W+1 (valid), P+1, dilation+1: each move must change the verdict and the picture
     for n, label in enumerate(["W", "P", "dilation"], start=1):
         before, image = read_sliders(widget), picture.evaluate("el => el.src")
@@ -70,7 +78,7 @@ def test_shape_explorer_follows_its_sliders(lab_course, lab_server, lab_page, sh
         problem = verdict_problem(text, after)
         assert problem is None, problem
         changed(picture, image, "src")  # a new PNG of the new setting
-        widget.screenshot(path=str(shots / f"widget-shape-explorer-{n}.png"))
+        snapshot(widget, shots / f"widget-shape-explorer-{n}.png")
 
 
 def test_conv_stepper_steps_through_the_output(lab_course, lab_server, lab_page, shots):
@@ -85,7 +93,7 @@ def test_conv_stepper_steps_through_the_output(lab_course, lab_server, lab_page,
     Ho, Wo = (x.shape[1] - F + 2 * P) // S + 1, (x.shape[2] - F + 2 * P) // S + 1
     x_pad = np.pad(x, ((0, 0), (P, P), (P, P)))
     caption = widget.locator(".widget-html-content")
-    widget.screenshot(path=str(shots / "widget-conv-stepper-0.png"))
+    snapshot(widget, shots / "widget-conv-stepper-0.png")
     for n, (key, presses) in enumerate([("ArrowRight", 4), ("End", 1)], start=1):
         for _ in range(presses):
             press_slider(widget, "step", key)
@@ -101,5 +109,5 @@ def test_conv_stepper_steps_through_the_output(lab_course, lab_server, lab_page,
         assert text.startswith(head), f"after {key}: the page says {text!r}, expected it to start {head!r}"
         shown = float(text[len(head):].split()[0])
         assert shown == pytest.approx(value), f"step {step + 1}: the page shows {shown}, the dot product is {value}"
-        widget.screenshot(path=str(shots / f"widget-conv-stepper-{n}.png"))
+        snapshot(widget, shots / f"widget-conv-stepper-{n}.png")
     assert step == K * Ho * Wo - 1, f"End should reach the last step, got step {step + 1}"
