@@ -1,8 +1,9 @@
 """Every notebook in JupyterLab, as a student runs it: open, Run > Run All Cells, read the page.
 
-- The untouched release: Run All goes on past the unanswered exercises (their cells are tagged
-  ``raises-exception``), so every code cell has run, and the only errors are in the cells that
-  depend on an answer (``MAY_FAIL_IN_RELEASE``: answer cells, visible tests, ``needs-answer`` demos).
+- The untouched release: Run All must go on past the unanswered exercises (which needs the cells
+  that fail there tagged ``raises-exception``), so every code cell has run, and the only errors are
+  in the cells that depend on an answer (``MAY_FAIL_IN_RELEASE``: answer cells, visible tests,
+  ``needs-answer`` demos), each ``needs-answer`` demo showing its error.
 - A solved copy: every code cell has run and none shows an error.
 
 Cells on the page are matched with the notebook file's cells in order (their nbgrader metadata says
