@@ -31,13 +31,13 @@ __all__ = [
     "solution_notebook",
     "checks_file",
     "read_notebook",
+    "answer_cells",
+    "exercise_of",
     "nbgrader_meta",
     "cell_role",
     "grade_cells",
-    "answer_cells",
     "solution_regions",
     "exercise_headings",
-    "exercise_of",
     "markdown_tables",
     "intro_points",
     "Mutant",
@@ -53,9 +53,6 @@ SOLUTIONS = ROOT / "solutions"
 RELEASE = ROOT / "assignments"
 
 NEEDS_ANSWER = "needs-answer"
-# cell roles (cell_role) that may show an error in the unanswered release: the answer cells, the
-# visible tests calling them, and demo cells tagged needs-answer
-MAY_FAIL_IN_RELEASE = frozenset({"solution", "visible_tests", "needs_answer"})
 _EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)", re.M)
 
 
@@ -85,6 +82,11 @@ def read_notebook(path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
 
 
+# cell roles (cell_role) that may show an error in the unanswered release: the answer cells, the
+# visible tests calling them, and demo cells tagged needs-answer
+MAY_FAIL_IN_RELEASE = frozenset({"solution", "visible_tests", "needs_answer"})
+
+
 def cell_role(cell) -> str:
     """One of ``markdown``, ``setup`` (plain code), ``solution``, ``visible_tests``, ``hidden_tests``,
     ``needs_answer`` (a demo cell that calls the student's functions) or ``other_locked``."""
@@ -111,24 +113,11 @@ def grade_cells(nb) -> dict[str, tuple[int, float]]:
     }
 
 
-def answer_cells(nb) -> list[str]:
-    """The grade ids of the solution cells (the questions ``convlab-grade check`` reports), in order."""
-    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if cell_role(c) == "solution"]
-
-
 def exercise_headings(nb) -> list[tuple[int, int, float]]:
     """``(cell index, N, P)`` for every ``### Exercise N (P points)`` heading of a markdown cell, in order."""
     return [(i, int(number), float(points))
             for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
             for number, points in _EXERCISE_RE.findall(cell.source)]
-
-
-def exercise_of(nb) -> dict[str, int | None]:
-    """``{grade_id: N}``: the exercise of each graded cell, from the nearest ``### Exercise N`` heading above
-    it (None for a graded cell above the first heading)."""
-    headings = exercise_headings(nb)
-    return {gid: next((n for i, n, _ in reversed(headings) if i < index), None)
-            for gid, (index, _) in grade_cells(nb).items()}
 
 
 def markdown_tables(text: str) -> list[list[list[str]]]:
@@ -188,6 +177,19 @@ def error_cells(nb) -> list[tuple[int, str, str]]:
             if out.get("output_type") == "error":
                 found.append((i, cell_role(cell), f"{out.get('ename')}: {out.get('evalue', '')[:300]}"))
     return found
+
+
+def answer_cells(nb) -> list[str]:
+    """The grade ids of the solution cells (the questions ``convlab-grade check`` reports), in order."""
+    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if cell_role(c) == "solution"]
+
+
+def exercise_of(nb) -> dict[str, int | None]:
+    """``{grade_id: N}``: the exercise of each graded cell, from the nearest ``### Exercise N`` heading above
+    it (None for a graded cell above the first heading)."""
+    headings = exercise_headings(nb)
+    return {gid: next((n for i, n, _ in reversed(headings) if i < index), None)
+            for gid, (index, _) in grade_cells(nb).items()}
 
 
 def validation_points(nb, checks, seed) -> dict[str, float]:
