@@ -48,7 +48,9 @@ def lab_course(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def lab_server(lab_course, tmp_path_factory):
-    with LabServer(lab_course, tmp_path_factory.mktemp("lab-state")) as server:
+    """The Lab students get: with the course's own Jupyter configuration, ``lab-config/``, when it has one."""
+    config = [ROOT / "lab-config"] if (ROOT / "lab-config").is_dir() else []
+    with LabServer(lab_course, tmp_path_factory.mktemp("lab-state"), config_path=config) as server:
         yield server
 
 

@@ -17,9 +17,10 @@ from tests.notebooks.notebook_support import (
 )
 
 __all__ = ["release_problems", "solved_problems", "notes_output_size", "verdict_problem", "MATH", "exercise_names",
-           "expected_scores", "feedback_problems"]
+           "expected_scores", "feedback_problems", "SUCCESS", "validate_problems", "stepper_problem"]
 
 MATH = "mjx-container, .MathJax, .MathJax_CHTML, .mjx-chtml, math"  # typeset maths: MathJax 2/3 output, MathML
+SUCCESS = re.compile(r"\bsuccess\b|passes all", re.I)  # nbgrader's "Success! Your notebook passes all the tests."
 _SCORE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)")
 
 
@@ -64,7 +65,7 @@ def notes_output_size(W, F, S, P, dilation):
 def verdict_problem(text: str, sliders: dict) -> str | None:
     """What is wrong with ShapeExplorer's verdict ``text`` for the ``sliders`` on the page (None when right)."""
     expected = notes_output_size(sliders["W"], sliders["F"], sliders["S"], sliders["P"], sliders["dilation"])
-    if not text.startswith(f"W={sliders['W']}, F={sliders['F']}, S={sliders['S']}, P={sliders['P']}"):
+    if f"W={sliders['W']}, F={sliders['F']}, S={sliders['S']}, P={sliders['P']}" not in text:
         return f"the verdict {text!r} does not name the sliders' values {sliders}"
     if expected is None:
         return None if "INVALID" in text else (
@@ -72,6 +73,32 @@ def verdict_problem(text: str, sliders: dict) -> str | None:
     shown = re.search(r"output size .*= (\d+)$", text)
     if not shown or int(shown.group(1)) != expected:
         return f"sliders {sliders}: the formula gives {expected}, the page says {text!r}"
+    return None
+
+
+_STEP_RE = re.compile(r"^step (\d+)/(\d+): out\[(\d+), (\d+), (\d+)\] = "
+                      r"sum\(x_pad\[:, (\d+):(\d+), (\d+):(\d+)\] \* w(\d+)\) \+ b(\d+) = (\S+)")
+
+
+def stepper_problem(text: str, step: int, x, w, b, stride: int, pad: int) -> str | None:
+    """What is wrong with ConvStepper's caption ``text`` for step ``step`` (1-based) of the convolution of
+    x (C, H, W) with w (K, C, F, F), b (K,): steps run over filters, then output rows, then columns."""
+    import numpy as np  # noqa: PLC0415 - only this check computes
+
+    K, _, F, _ = w.shape
+    Ho, Wo = (x.shape[1] - F + 2 * pad) // stride + 1, (x.shape[2] - F + 2 * pad) // stride + 1
+    k, rest = divmod(step - 1, Ho * Wo)
+    i, j = divmod(rest, Wo)
+    r0, c0 = i * stride, j * stride
+    x_pad = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+    value = float(np.sum(x_pad[:, r0:r0 + F, c0:c0 + F] * w[k]) + b[k])
+    expected = (step, K * Ho * Wo, k, i, j, r0, r0 + F, c0, c0 + F, k, k)
+    shown = _STEP_RE.match(text)
+    if not shown or tuple(int(g) for g in shown.groups()[:-1]) != expected:
+        return (f"step {step}/{K * Ho * Wo} fills out[{k}, {i}, {j}] from x_pad[:, {r0}:{r0 + F}, {c0}:{c0 + F}] "
+                f"and w{k}, b{k}; the page says {text!r}")
+    if abs(float(shown.group(12)) - value) > 1e-9 * max(1.0, abs(value)):
+        return f"step {step}: the dot product is {value:g}, the page says {text!r}"
     return None
 
 
@@ -129,4 +156,18 @@ def feedback_problems(nb, scores: dict, summary: list[str], typeset: int, text: 
         problems.append(f"{typeset} typeset maths elements ({MATH}) for {displays} displayed formulas")
     if "$$" in text:
         problems.append("raw TeX ($$) left in the page's text")
+    return problems
+
+
+def validate_problems(nb, release_text: str, solved_text: str) -> list[str]:
+    """What is wrong with the Validate dialogs of notebook ``nb``: untouched (``release_text``) and solved."""
+    problems = []
+    if SUCCESS.search(release_text):
+        problems.append("the untouched release gets a success verdict")
+    names = exercise_names(nb)
+    missing = [n for n in names if not names_exercise(release_text, names[n], n)]
+    if missing:
+        problems.append(f"the untouched release's dialog does not name the unanswered exercises {missing}")
+    if not SUCCESS.search(solved_text):
+        problems.append("the solved copy gets no success verdict")
     return problems

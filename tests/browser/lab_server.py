@@ -58,14 +58,16 @@ def write_settings(settings_dir: Path, settings: dict) -> None:
 
 
 class LabServer:
-    """``jupyter lab`` serving ``root``; ``state`` is a folder for its config, logs and settings.
+    """``jupyter lab`` serving ``root``; ``state`` is a folder for its config, logs and settings; the
+    folders of ``config_path`` (and no others from the environment) are on ``JUPYTER_CONFIG_PATH``.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`. ``url(path)`` gives a page's
     address, ``page_url(path)`` the same with the token; :meth:`api` calls the REST API.
     """
 
-    def __init__(self, root: Path, state: Path, startup_timeout: float = 90):
+    def __init__(self, root: Path, state: Path, startup_timeout: float = 90, config_path=()):
         self.root, self.state = Path(root).resolve(), Path(state).resolve()
+        self.config_path = [Path(p).resolve() for p in config_path]  # extra config folders (JUPYTER_CONFIG_PATH)
         self.startup_timeout = startup_timeout
         self.token = secrets.token_hex(16)
         self.port = None
@@ -89,7 +91,7 @@ class LabServer:
                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")]:
             env[var] = str(self.state / sub)
         env.pop("JUPYTER_PATH", None)
-        env.pop("JUPYTER_CONFIG_PATH", None)
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(map(str, self.config_path))
         return env
 
     def command(self) -> list[str]:

@@ -16,6 +16,8 @@ from .expectations import (
     notes_output_size,
     release_problems,
     solved_problems,
+    stepper_problem,
+    validate_problems,
     verdict_problem,
 )
 from .lab_page import DomCell, DomOutput, error_name
@@ -98,6 +100,22 @@ def test_shape_explorer_verdict_expectation():
     assert "does not name" in verdict_problem(good, {**ok, "W": 12})  # the verdict did not follow the slider
     assert "no whole number" in verdict_problem("W=10, F=3, S=2, P=0: output size 4", {**ok, "W": 10})
     assert verdict_problem("W=10, F=3, S=2, P=0: INVALID. 4.5 is not an integer", {**ok, "W": 10}) is None
+    assert verdict_problem("INVALID. invalid convolution (W=10, F=3, S=2, P=0): 4.5", {**ok, "W": 10}) is None
+
+
+def test_conv_stepper_caption_expectation():
+    import numpy as np  # noqa: PLC0415
+
+    x = np.arange(2 * 3 * 3, dtype=float).reshape(2, 3, 3)  # (C, H, W)
+    w = np.ones((2, 2, 3, 3))  # (K, C, F, F)
+    b = np.array([1.0, -1.0])
+    # S=2, P=1: 5x5 padded, 2x2 outputs per filter; step 6 = filter 1, row 0, column 1: columns 2:5
+    window = np.pad(x, ((0, 0), (1, 1), (1, 1)))[:, 0:3, 2:5].sum() - 1
+    right = f"step 6/8: out[1, 0, 1] = sum(x_pad[:, 0:3, 2:5] * w1) + b1 = {window:g}  (a dot product)"
+    assert stepper_problem(right, 6, x, w, b, 2, 1) is None
+    assert "fills out[1, 0, 1]" in stepper_problem(right.replace("step 6/8", "step 5/8"), 6, x, w, b, 2, 1)
+    assert "fills" in stepper_problem(right.replace("2:5]", "1:4]"), 6, x, w, b, 2, 1)  # window ignores stride
+    assert "dot product is" in stepper_problem(right.replace(f"= {window:g}", "= 0"), 6, x, w, b, 2, 1)
 
 
 FEEDBACK_NB = v4.new_notebook(cells=[
@@ -128,3 +146,23 @@ def test_feedback_expectation_catches_test_cell_labels_wrong_scores_and_raw_tex(
     assert "0 typeset maths elements" in problems[2] and "raw TeX" in problems[3]
     wrong_score = ["Exercise 1: 10 / 10", "Exercise 2: 10 / 10"]
     assert [p[:10] for p in feedback_problems(FEEDBACK_NB, scores, wrong_score, 1, "")] == ["Exercise 1"]
+
+
+STOCK_SUCCESS = "Validation Results\n\nSuccess! Your notebook passes all the tests.\n\nOk"
+
+
+def test_validate_expectation_passes_a_report_per_exercise():
+    report = ("Validation Results\nThe following cell failed:\na1.ipynb: 0 of 2 exercises pass their visible tests\n"
+              "  Exercise 1 (10 points) conv_output_size: todo - replace `raise NotImplementedError()`\n"
+              "  Exercise 2 (10 points) valid and same padding: todo - replace `raise NotImplementedError()`\nOk")
+    assert validate_problems(FEEDBACK_NB, report, STOCK_SUCCESS) == []
+
+
+def test_validate_expectation_catches_stock_success_and_a_report_missing_an_exercise():
+    assert validate_problems(FEEDBACK_NB, STOCK_SUCCESS, STOCK_SUCCESS) == [
+        "the untouched release gets a success verdict",
+        "the untouched release's dialog does not name the unanswered exercises [1, 2]"]
+    first_only = "The following cell failed:\nExercise 1 (10 points) conv_output_size: todo"
+    assert validate_problems(FEEDBACK_NB, first_only, first_only) == [
+        "the untouched release's dialog does not name the unanswered exercises [2]",
+        "the solved copy gets no success verdict"]
