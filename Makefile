@@ -26,6 +26,13 @@ venv: $(STAMP)
 sysdeps:
 	@command -v bwrap >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap; }
 
+# Debian's chromium runs the browser tests (tests/browser): Playwright drives it, and never downloads a browser
+.PHONY: browserdeps
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+browserdeps:
+	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+test: browserdeps
 test: venv sysdeps
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 

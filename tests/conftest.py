@@ -17,7 +17,9 @@ silently left the device.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,3 +103,22 @@ def make_device(name: str) -> Device:
 def dev(request) -> Device:
     """The device a test runs on; parametrized so each test runs on every available device."""
     return make_device(request.param)
+
+
+_SESSION_START = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_SESSION_START] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """After a run whose browser tests took screenshots, say where they are (the CI artefacts, git-ignored).
+
+    Here rather than in ``tests/browser/conftest.py``: under xdist only this conftest is loaded where
+    the summary is written.
+    """
+    shots = Path(__file__).resolve().parents[1] / "out" / "browser"
+    start = config.stash.get(_SESSION_START, time.time())
+    if any(png.stat().st_mtime >= start for png in shots.glob("*.png")):
+        terminalreporter.write_line(f"browser test screenshots: {shots}")

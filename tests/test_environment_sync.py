@@ -65,6 +65,32 @@ def conda_dependencies(text: str) -> tuple[dict[str, SpecifierSet], dict[str, Sp
     return packages, conda_only, pip_lines
 
 
+def is_project_line(line: str) -> bool:
+    """The pip line that installs the project itself (``-e .``, ``-e .[dev]``, ``.``)."""
+    return line.replace(" ", "") in ("-e.", "-e.[dev]", ".")
+
+
+def pyproject_extra(text: str, extra: str) -> dict[str, SpecifierSet]:
+    """The requirements of one optional-dependencies extra of a pyproject.toml."""
+    return dict(pip_spec(entry) for entry in tomllib.loads(text)["project"].get("optional-dependencies", {})
+                .get(extra, []))
+
+
+def pip_line_drift(pip_lines: list[str], dev: dict[str, SpecifierSet]) -> list[str]:
+    """environment.yml's pip-installed tools that the ``dev`` extra lacks or constrains differently."""
+    problems = []
+    for line in pip_lines:
+        if is_project_line(line):
+            continue
+        name, spec = pip_spec(line)
+        if name not in dev:
+            problems.append(f"{name}{spec} is pip-installed by environment.yml but missing from the dev extra")
+        elif dev[name] != spec:
+            problems.append(f"{name}: environment.yml's pip says '{spec or 'any'}', the dev extra says "
+                            f"'{dev[name] or 'any'}'")
+    return problems
+
+
 def pyproject_dependencies(text: str) -> tuple[dict[str, SpecifierSet], SpecifierSet]:
     """(runtime dependencies, requires-python) of a pyproject.toml."""
     project = tomllib.loads(text)["project"]
@@ -112,9 +138,16 @@ def test_environment_python_satisfies_requires_python_and_installs_the_project()
     assert Version(pinned[0]) in requires_python, (
         f"environment.yml's python {pinned[0]} is outside pyproject's requires-python {requires_python}"
     )
-    assert any(line.replace(" ", "") in ("-e.", "-e.[dev]", ".") for line in pip_lines), (
+    assert any(is_project_line(line) for line in pip_lines), (
         f"environment.yml should pip-install the project itself ('-e .'), got {pip_lines}"
     )
+
+
+def test_environment_pip_tools_match_the_dev_extra():
+    """Tools environment.yml adds with pip (playwright for the browser tests) are the dev extra's, same constraint."""
+    _, _, pip_lines = conda_dependencies(_read("environment.yml"))
+    problems = pip_line_drift(pip_lines, pyproject_extra(_read("pyproject.toml"), "dev"))
+    assert not problems, "environment.yml's pip section and the dev extra drifted:\n  " + "\n  ".join(problems)
 
 
 # --- the checker itself catches drift -----------------------------------------------------------
@@ -170,3 +203,16 @@ def test_checker_reports_drift(old, new, expected):
 def test_checker_rejects_duplicates():
     with pytest.raises(ValueError, match="twice"):
         conda_dependencies(ENV + "  - NumPy\n")
+
+
+@pytest.mark.parametrize(
+    "lines, expected",
+    [
+        (["-e .", "playwright>=1.65"], []),
+        (["-e .", "playwright>=1.50"], ["playwright: environment.yml's pip says '>=1.50', the dev extra says '>=1.65'"]),
+        (["-e .", "selenium"], ["selenium is pip-installed by environment.yml but missing from the dev extra"]),
+    ],
+)
+def test_checker_compares_pip_tools_with_the_dev_extra(lines, expected):
+    dev = pyproject_extra('[project]\noptional-dependencies = {dev = ["playwright>=1.65", "pytest>=8"]}\n', "dev")
+    assert pip_line_drift(lines, dev) == expected

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from .notebook_support import ROOT, SOLUTIONS
-
-
-def make_course(root: Path, aid: str) -> Path:
-    """A course folder at ``root`` holding a copy of the config and of ``solutions/<aid>/``."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(SOLUTIONS / aid, root / "solutions" / aid,
-                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
-    return root
+from .notebook_support import make_course
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ names an assignment, so a new folder under ``solutions/`` (with its mutants in
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -24,10 +25,14 @@ __all__ = [
     "ROOT",
     "SOLUTIONS",
     "RELEASE",
+    "MAY_FAIL_IN_RELEASE",
+    "make_course",
     "assignment_ids",
     "solution_notebook",
     "checks_file",
     "read_notebook",
+    "answer_cells",
+    "exercise_of",
     "nbgrader_meta",
     "cell_role",
     "grade_cells",
@@ -57,6 +62,15 @@ def assignment_ids() -> list[str]:
     return Course(ROOT).assignment_ids()
 
 
+def make_course(root: Path, aid: str) -> Path:
+    """A course folder at ``root`` holding a copy of the config and of ``solutions/<aid>/``."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(SOLUTIONS / aid, root / "solutions" / aid,
+                    ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return root
+
+
 def solution_notebook(aid: str) -> Path:
     return SOLUTIONS / aid / f"{aid}.ipynb"
 
@@ -67,6 +81,11 @@ def checks_file(aid: str) -> Path:
 
 def read_notebook(path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
+
+
+# cell roles (cell_role) that may show an error in the unanswered release: the answer cells, the
+# visible tests calling them, and demo cells tagged needs-answer
+MAY_FAIL_IN_RELEASE = frozenset({"solution", "visible_tests", "needs_answer"})
 
 
 def cell_role(cell) -> str:
@@ -181,6 +200,19 @@ def error_cells(nb) -> list[tuple[int, str, str]]:
             if out.get("output_type") == "error":
                 found.append((i, cell_role(cell), f"{out.get('ename')}: {out.get('evalue', '')[:300]}"))
     return found
+
+
+def answer_cells(nb) -> list[str]:
+    """The grade ids of the solution cells (the questions ``convlab-grade check`` reports), in order."""
+    return [nbgrader_meta(c)["grade_id"] for c in nb.cells if cell_role(c) == "solution"]
+
+
+def exercise_of(nb) -> dict[str, int | None]:
+    """``{grade_id: N}``: the exercise of each graded cell, from the nearest ``### Exercise N`` heading above
+    it (None for a graded cell above the first heading)."""
+    headings = exercise_headings(nb)
+    return {gid: next((n for i, n, _ in reversed(headings) if i < index), None)
+            for gid, (index, _) in grade_cells(nb).items()}
 
 
 def validation_points(nb, checks, seed) -> dict[str, float]:

@@ -28,6 +28,7 @@ from .notebook_support import (
     cell_role,
     checks_file,
     exercise_headings,
+    exercise_of,
     grade_cells,
     intro_points,
     mutant_source,
@@ -151,10 +152,9 @@ def test_points_are_stated_once_per_exercise(nb):
     assert len({i for i, _, _ in headings}) == len(headings), "one exercise heading per markdown cell"
     graded = grade_cells(nb)
     earned = dict.fromkeys(numbers, 0.0)
-    for gid, (index, points) in graded.items():
-        owners = [n for i, n, _ in headings if i < index]
-        assert owners, f"{gid}: graded cell above the first exercise heading"
-        earned[owners[-1]] += points
+    for gid, number in exercise_of(nb).items():
+        assert number is not None, f"{gid}: graded cell above the first exercise heading"
+        earned[number] += graded[gid][1]
     for _, number, stated in headings:
         assert stated == earned[number], (
             f"Exercise {number} says {stated:g} points, its hidden-test cells carry {earned[number]:g}")
