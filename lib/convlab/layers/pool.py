@@ -6,8 +6,14 @@ slides over H and W with ``stride = (SH, SW)``, and
 window that does not tile the input is an error). Windows may overlap
 (``stride < size``, e.g. 3x3 windows at stride 2): every backward pass here
 *adds* into the input gradient, so a pixel shared by several windows gets the
-sum of their contributions. All loops run over the FH*FW window offsets and
-move strided slices, so the same code serves NumPy and CuPy.
+sum of their contributions; where windows do not overlap (``stride >= size``)
+max pooling writes each pixel's gradient once instead. All loops run over the
+FH*FW window offsets and move strided slices, so the same code serves NumPy and
+CuPy. The max-pool loops are branch-free arithmetic (a switch is updated as
+``s += wins * (k - s)``, a gradient is ``dout * (switches == k)``), which NumPy
+vectorises; a masked ``where`` was several times slower. One consequence: an
+upstream gradient that is inf or NaN spreads NaN over its whole window
+(``inf * 0``), where a masked copy would have kept it on the switch pixel.
 
 Max-pool ties: the switch of a window is the *first* maximum in row-major
 window order (top row first, left to right), as ``argmax`` returns it, and that
@@ -108,14 +114,18 @@ def max_pool_forward(x, *, size=2, stride=2):
     """
     xp = get_array_module(x)
     geo = _pool_geometry("max_pool_forward", x, size, stride)
-    N, C, _, _ = x.shape
-    (FH, FW), (Ho, Wo) = geo.size, geo.out_hw
-    windows = xp.empty((FH * FW, N, C, Ho, Wo), dtype=x.dtype)
-    for k, index in _offsets(geo):
-        windows[k] = x[index]  # (N, C, Ho, Wo)
-    switches = windows.argmax(axis=0)  # (N, C, Ho, Wo), first maximum wins
-    out = windows.max(axis=0)  # (N, C, Ho, Wo)
-    return out, MaxPoolCache(geo, switches)
+    FH, FW = geo.size
+    offsets = _offsets(geo)
+    _, first = next(offsets)
+    out = x[first].copy()  # (N, C, Ho, Wo): the running maximum, starting at window offset 0
+    # the running switch, in the narrowest integer type that holds every offset (faster to update)
+    running = xp.zeros(out.shape, dtype=xp.int8 if FH * FW <= 127 else xp.int32)
+    for k, index in offsets:
+        pixels = x[index]  # (N, C, Ho, Wo), offset k of every window
+        wins = pixels > out  # strictly greater: on a tie the earlier offset keeps the switch
+        running += wins * (running.dtype.type(k) - running)  # running = k where wins, without branches
+        xp.maximum(out, pixels, out=out)
+    return out, MaxPoolCache(geo, running.astype(xp.intp))
 
 
 def max_pool_backward(dout, cache: MaxPoolCache):
@@ -130,9 +140,18 @@ def max_pool_backward(dout, cache: MaxPoolCache):
     xp = get_array_module(dout, cache.switches)
     geo, switches = cache
     _check_dout("max_pool_backward", dout, geo)
-    dx = xp.zeros(geo.x_shape, dtype=dout.dtype)
+    (FH, FW), (SH, SW) = geo.size, geo.stride
+    if FH > SH or FW > SW:  # overlapping windows: a pixel may win several of them, so add
+        dx = xp.zeros(geo.x_shape, dtype=dout.dtype)
+        for k, index in _offsets(geo):
+            dx[index] += dout * (switches == k)
+        return dx
+    # no overlap: each pixel is in at most one window, so its gradient is written, not added (no
+    # zeros first either when the windows cover every pixel, stride == size)
+    tiled = (FH, FW) == (SH, SW)
+    dx = xp.empty(geo.x_shape, dtype=dout.dtype) if tiled else xp.zeros(geo.x_shape, dtype=dout.dtype)
     for k, index in _offsets(geo):
-        dx[index] += xp.where(switches == k, dout, 0)
+        xp.multiply(dout, switches == k, out=dx[index])
     return dx
 
 
