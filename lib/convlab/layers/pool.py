@@ -95,6 +95,12 @@ def _offsets(geo: PoolCache):
             yield i * FW + j, (slice(None), slice(None), rows, cols)
 
 
+def _switch_dtype(xp, geo: PoolCache):
+    """The narrowest integer type holding every window offset (int8 up to 127 of them)."""
+    FH, FW = geo.size
+    return xp.int8 if FH * FW <= 127 else xp.int32
+
+
 def _check_dout(func: str, dout, geo: PoolCache) -> None:
     expected = tuple(geo.x_shape[:2]) + tuple(geo.out_hw)
     if tuple(dout.shape) != expected:
@@ -114,16 +120,19 @@ def max_pool_forward(x, *, size=2, stride=2):
     """
     xp = get_array_module(x)
     geo = _pool_geometry("max_pool_forward", x, size, stride)
-    FH, FW = geo.size
     offsets = _offsets(geo)
     _, first = next(offsets)
     out = x[first].copy()  # (N, C, Ho, Wo): the running maximum, starting at window offset 0
-    # the running switch, in the narrowest integer type that holds every offset (faster to update)
-    running = xp.zeros(out.shape, dtype=xp.int8 if FH * FW <= 127 else xp.int32)
+    # the running switch, in a narrow integer type (faster to update), widened to intp at the end
+    running = xp.zeros(out.shape, dtype=_switch_dtype(xp, geo))
+    # buffers reused by every offset (fresh temporaries of this size cost more than the arithmetic)
+    pixels, wins, step = xp.empty_like(out), xp.empty(out.shape, dtype=bool), xp.empty_like(running)
     for k, index in offsets:
-        pixels = x[index]  # (N, C, Ho, Wo), offset k of every window
-        wins = pixels > out  # strictly greater: on a tie the earlier offset keeps the switch
-        running += wins * (running.dtype.type(k) - running)  # running = k where wins, without branches
+        pixels[...] = x[index]  # (N, C, Ho, Wo), offset k of every window: one strided copy
+        xp.greater(pixels, out, out=wins)  # strictly: on a tie the earlier offset keeps the switch
+        xp.subtract(running.dtype.type(k), running, out=step)
+        xp.multiply(wins, step, out=step)
+        running += step  # running = k where wins, without branches
         xp.maximum(out, pixels, out=out)
     return out, MaxPoolCache(geo, running.astype(xp.intp))
 
@@ -141,17 +150,23 @@ def max_pool_backward(dout, cache: MaxPoolCache):
     geo, switches = cache
     _check_dout("max_pool_backward", dout, geo)
     (FH, FW), (SH, SW) = geo.size, geo.stride
+    switches = switches.astype(_switch_dtype(xp, geo))  # narrow ints compare faster, once per offset
+    won = xp.empty(dout.shape, dtype=bool)  # reused by every offset
     if FH > SH or FW > SW:  # overlapping windows: a pixel may win several of them, so add
         dx = xp.zeros(geo.x_shape, dtype=dout.dtype)
+        grad = xp.empty_like(dout)
         for k, index in _offsets(geo):
-            dx[index] += dout * (switches == k)
+            xp.equal(switches, k, out=won)
+            xp.multiply(dout, won, out=grad)
+            dx[index] += grad
         return dx
     # no overlap: each pixel is in at most one window, so its gradient is written, not added (no
     # zeros first either when the windows cover every pixel, stride == size)
     tiled = (FH, FW) == (SH, SW)
     dx = xp.empty(geo.x_shape, dtype=dout.dtype) if tiled else xp.zeros(geo.x_shape, dtype=dout.dtype)
     for k, index in _offsets(geo):
-        xp.multiply(dout, switches == k, out=dx[index])
+        xp.equal(switches, k, out=won)
+        xp.multiply(dout, won, out=dx[index])
     return dx
 
 
