@@ -112,5 +112,5 @@ def conv_backward(dout, cache: ConvCache):
         cols_g = cols[:n].reshape(n, G, Cg * FH * FW, Ho * Wo)  # a view of the buffer
         dw += xp.matmul(dout_g[start:stop], cols_g.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, K/G, Cg*FH*FW)
         xp.matmul(w_t, dout_g[start:stop], out=cols_g)  # the buffer now holds the column gradient
-        add_columns(dx[start:stop], cols[:n], geo.stride, geo.pad, geo.dilation)
+        add_columns(dx[start:stop], cols[:n], geo.stride, geo.pad, geo.dilation, scratch=True)
     return dx, dw.reshape(K, Cg, FH, FW), db

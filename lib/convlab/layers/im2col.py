@@ -88,42 +88,84 @@ def _offsets(x_hw, out_hw, FH, FW, stride, pad, dilation):
             yield i, j, (rlo, rhi, clo, chi), x_index
 
 
+def _flat_shift(x_hw, out_hw, stride, pad, dilation, i, j, box):
+    """For rows that line up (stride 1 and W_out == W), tap (i, j) as one shift of the flattened image.
+
+    Then output ``m = ho * W + wo`` reads input pixel ``m + shift`` of the image
+    flattened to H*W, so a whole tap is one unit-stride slice instead of H_out
+    short rows. Returns ``(lo, hi, shift)`` with ``lo <= m < hi`` the outputs of the
+    box's rows whose ``m + shift`` lies in the image; the outputs of those rows
+    outside the box's columns wrap around to a neighbouring row and must be
+    masked by the caller. Returns ``None`` when the rows do not line up.
+    """
+    (H, W), (Ho, Wo) = x_hw, out_hw
+    if stride != (1, 1) or Wo != W:
+        return None
+    rlo, rhi, _, _ = box
+    shift = (i * dilation[0] - pad[0]) * W + (j * dilation[1] - pad[1])
+    return max(rlo * W, -shift), min(rhi * W, H * W - shift), shift
+
+
 def fill_columns(cols6, x, stride, pad, dilation) -> None:
     """Write the receptive fields of ``x`` (n, C, H, W) into ``cols6`` (n, C, FH, FW, H_out, W_out).
 
     ``cols6`` may be any view of that shape (the two public layouts are transposes
     of each other); padding is never materialised: entries that read padding are
-    set to zero, the rest are copied with one strided slice per filter offset.
+    set to zero, the rest are copied with one slice per filter offset (one
+    unit-stride slice of the flattened image where rows line up, see
+    :func:`_flat_shift`; a strided box otherwise).
     """
-    _, _, FH, FW, Ho, Wo = cols6.shape
-    for i, j, (rlo, rhi, clo, chi), x_index in _offsets(x.shape[2:], (Ho, Wo), FH, FW, stride, pad, dilation):
+    n, C, FH, FW, Ho, Wo = cols6.shape
+    H, W = x.shape[2:]
+    for i, j, box, x_index in _offsets((H, W), (Ho, Wo), FH, FW, stride, pad, dilation):
+        rlo, rhi, clo, chi = box
         tap = cols6[:, :, i, j]  # (n, C, Ho, Wo)
         if rhi == rlo or chi == clo:
             tap[...] = 0
             continue
-        # outputs whose tap reads padding: the rows above and below the box, then left and right of it
-        if rlo > 0:
-            tap[:, :, :rlo] = 0
-        if rhi < Ho:
+        flat = _flat_shift((H, W), (Ho, Wo), stride, pad, dilation, i, j, box)
+        if flat is None:
+            tap[:, :, rlo:rhi, clo:chi] = x[x_index]
+            tap[:, :, :rlo] = 0  # rows above and below the box read padding
             tap[:, :, rhi:] = 0
+        else:
+            lo, hi, shift = flat
+            tap_flat = tap.reshape(n, C, Ho * Wo)  # a view: the last two axes are contiguous
+            tap_flat[:, :, lo:hi] = x.reshape(n, C, H * W)[:, :, lo + shift:hi + shift]
+            tap_flat[:, :, :lo] = 0
+            tap_flat[:, :, hi:] = 0
+        # left and right of the box read padding (on the flat path they hold wrapped pixels)
         if clo > 0:
             tap[:, :, rlo:rhi, :clo] = 0
         if chi < Wo:
             tap[:, :, rlo:rhi, chi:] = 0
-        tap[:, :, rlo:rhi, clo:chi] = x[x_index]
 
 
-def add_columns(dx, cols6, stride, pad, dilation) -> None:
+def add_columns(dx, cols6, stride, pad, dilation, *, scratch=False) -> None:
     """The adjoint of :func:`fill_columns`: add every entry of ``cols6`` into the pixel of ``dx`` it came from.
 
-    ``dx`` (n, C, H, W) is updated in place; entries that came from padding are
-    dropped. Each filter offset is one strided-slice ``+=``: within one offset no
-    pixel appears twice, so the adds are exact without a scatter.
+    ``dx`` (n, C, H, W), C-contiguous, is updated in place; entries that came
+    from padding are dropped. Each filter offset is one slice ``+=``: within one
+    offset no pixel appears twice, so the adds are exact without a scatter. With
+    ``scratch=True`` the caller gives ``cols6`` up: where rows line up, the
+    entries that came from padding are zeroed in it so that the whole tap can be
+    added as one unit-stride slice of the flattened image.
     """
-    _, _, FH, FW, Ho, Wo = cols6.shape
-    for i, j, (rlo, rhi, clo, chi), x_index in _offsets(dx.shape[2:], (Ho, Wo), FH, FW, stride, pad, dilation):
-        if rhi > rlo and chi > clo:
+    n, C, FH, FW, Ho, Wo = cols6.shape
+    H, W = dx.shape[2:]
+    for i, j, box, x_index in _offsets((H, W), (Ho, Wo), FH, FW, stride, pad, dilation):
+        rlo, rhi, clo, chi = box
+        if rhi == rlo or chi == clo:
+            continue
+        flat = _flat_shift((H, W), (Ho, Wo), stride, pad, dilation, i, j, box) if scratch else None
+        if flat is None:
             dx[x_index] += cols6[:, :, i, j, rlo:rhi, clo:chi]
+            continue
+        lo, hi, shift = flat
+        tap = cols6[:, :, i, j]  # (n, C, Ho, Wo)
+        tap[:, :, rlo:rhi, :clo] = 0  # would wrap to the neighbouring row
+        tap[:, :, rlo:rhi, chi:] = 0
+        dx.reshape(n, C, H * W)[:, :, lo + shift:hi + shift] += tap.reshape(n, C, Ho * Wo)[:, :, lo:hi]
 
 
 def im2col(x, FH: int, FW: int, *, stride=1, pad=0, dilation=1):
