@@ -6,8 +6,8 @@ slides over H and W with ``stride = (SH, SW)``, and
 window that does not tile the input is an error). Windows may overlap
 (``stride < size``, e.g. 3x3 windows at stride 2): every backward pass here
 *adds* into the input gradient, so a pixel shared by several windows gets the
-sum of their contributions; where windows do not overlap (``stride >= size``)
-max pooling writes each pixel's gradient once instead. All loops run over the
+sum of their contributions (max pooling writes each pixel's first contribution
+and adds only the later ones, so windows that do not overlap are never added). All loops run over the
 FH*FW window offsets and move strided slices, so the same code serves NumPy and
 CuPy. The max-pool loops are branch-free arithmetic (a switch is updated as
 ``s += wins * (k - s)``, a gradient is ``dout * (switches == k)``), which NumPy
@@ -151,22 +151,24 @@ def max_pool_backward(dout, cache: MaxPoolCache):
     _check_dout("max_pool_backward", dout, geo)
     (FH, FW), (SH, SW) = geo.size, geo.stride
     switches = switches.astype(_switch_dtype(xp, geo))  # narrow ints compare faster, once per offset
-    won = xp.empty(dout.shape, dtype=bool)  # reused by every offset
-    if FH > SH or FW > SW:  # overlapping windows: a pixel may win several of them, so add
-        dx = xp.zeros(geo.x_shape, dtype=dout.dtype)
-        grad = xp.empty_like(dout)
-        for k, index in _offsets(geo):
-            xp.equal(switches, k, out=won)
-            xp.multiply(dout, won, out=grad)
-            dx[index] += grad
-        return dx
-    # no overlap: each pixel is in at most one window, so its gradient is written, not added (no
-    # zeros first either when the windows cover every pixel, stride == size)
-    tiled = (FH, FW) == (SH, SW)
-    dx = xp.empty(geo.x_shape, dtype=dout.dtype) if tiled else xp.zeros(geo.x_shape, dtype=dout.dtype)
+    won, grad = xp.empty(dout.shape, dtype=bool), xp.empty_like(dout)  # reused by every offset
+    (Ho, Wo) = geo.out_hw
+    # Offsets (i, j) with i < SH and j < SW never share a pixel, within a window or across windows,
+    # and in row-major order each pixel's first visit is one of them: they write, the rest add.
+    # When the windows are at least as large as the stride, those offsets tile the top-left
+    # (SH*Ho, SW*Wo) block, so only the strips outside it need zeros first.
+    tiles = FH >= SH and FW >= SW
+    dx = xp.empty(geo.x_shape, dtype=dout.dtype) if tiles else xp.zeros(geo.x_shape, dtype=dout.dtype)
+    if tiles:
+        dx[:, :, SH * Ho:] = 0
+        dx[:, :, :SH * Ho, SW * Wo:] = 0
     for k, index in _offsets(geo):
         xp.equal(switches, k, out=won)
-        xp.multiply(dout, won, out=dx[index])
+        if k // FW < SH and k % FW < SW:
+            xp.multiply(dout, won, out=dx[index])
+        else:
+            xp.multiply(dout, won, out=grad)
+            dx[index] += grad  # overlapping windows: a pixel that wins several gets the sum
     return dx
 
 
