@@ -5,7 +5,8 @@
   shift must read as padding;
 - the convolution in several chunks of images (a partial last chunk included), with a float64
   central-difference gradient check;
-- max pooling whose windows overlap along one axis only, or leave gaps (stride > size).
+- max pooling whose windows overlap along one axis only, or leave gaps (stride > size), in one
+  chunk of images or several.
 
 Wrong versions of the flat shifts are kept below as fixtures, and each test shows its check
 rejects them.
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convlab.gradcheck import assert_gradients_ok, rel_error
-from convlab.layers import conv as conv_module
+from convlab.layers import _chunks
 from convlab.layers import conv_backward, conv_backward_naive, conv_forward, conv_forward_naive
 from convlab.layers import max_pool_backward, max_pool_forward
 from convlab.layers.im2col import _flat_shift, _offsets, add_columns, fill_columns
@@ -149,7 +150,7 @@ def test_flat_path_random_same_width_geometries(dev, N, C, H, FH, FW, ph, dh, dw
 @pytest.mark.parametrize("chunk_bytes", [1, 2 * 2 * 3 * 3 * 5 * 6 * 8], ids=["one-image-chunks", "two-image-chunks"])
 def test_conv_in_chunks_matches_naive_and_gradients(dev, monkeypatch, chunk_bytes):
     """N = 5 images in chunks of 1 or 2 (the last one partial): same results as one chunk and as the loops."""
-    monkeypatch.setattr(conv_module, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(_chunks, "CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(4)
     x = dev.put(rng.standard_normal((5, 2, 5, 6)))
     w = dev.put(rng.standard_normal((4, 1, 3, 3)))
@@ -189,8 +190,14 @@ def reference_max_pool_dx(x, dout, size, stride):
     pytest.param((2, 2, 8, 11), (2, 2), (3, 3), id="gaps-stride3-size2"),
     pytest.param((1, 3, 6, 9), (2, 3), (2, 3), id="tiled-nonsquare"),
 ])
-def test_max_pool_backward_overlap_and_gaps(dev, shape, size, stride):
-    """A pixel winning windows that overlap along one axis gets their sum; pixels in no window get 0."""
+@pytest.mark.parametrize("chunk_bytes", [None, 1], ids=["one-chunk", "one-image-chunks"])
+def test_max_pool_backward_overlap_and_gaps(dev, monkeypatch, shape, size, stride, chunk_bytes):
+    """A pixel winning windows that overlap along one axis gets their sum; pixels in no window get 0.
+
+    Also in chunks of one image, so that each chunk reuses the scratch buffers of the one before.
+    """
+    if chunk_bytes is not None:
+        monkeypatch.setattr(_chunks, "CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(6)
     x_host = rng.permutation(int(np.prod(shape))).reshape(shape) / 7.0
     x_host[..., ::2, ::2] += 100.0  # pixels that win several overlapping windows

@@ -8,7 +8,8 @@ builds the blocks). Groups split the rows of a block and the filters into ``g``
 blocks, which turns each product into a batched matmul over groups:
 (g, K/g, C/g*FH*FW) @ (g, C/g*FH*FW, H_out*W_out).
 
-Images go through in chunks whose columns fit in about ``CHUNK_BYTES``, and
+Images go through in chunks whose columns fit in about
+:data:`convlab.layers._chunks.CHUNK_BYTES`, and
 one column buffer is reused from chunk to chunk: it stays in the CPU cache
 between being written and being multiplied, and the memory a pass needs beyond
 its input and output is one chunk, not the whole column matrix. The cache keeps
@@ -24,13 +25,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from convlab.backend import get_array_module
+from convlab.layers._chunks import images_per_chunk
 from convlab.layers._conv_args import ConvGeometry, conv_geometry
 from convlab.layers.im2col import add_columns, fill_columns
 
-__all__ = ["ConvCache", "conv_forward", "conv_backward", "CHUNK_BYTES"]
-
-CHUNK_BYTES = 1 << 20
-"""Target size of one chunk's column buffer (about half of a 2 MiB per-core L2 cache)."""
+__all__ = ["ConvCache", "conv_forward", "conv_backward"]
 
 
 class ConvCache(NamedTuple):
@@ -45,8 +44,7 @@ def _column_buffer(xp, x, w, out_hw):
     """An empty column buffer for one chunk of images and the chunk length."""
     N, C = x.shape[:2]
     FH, FW = w.shape[2:]
-    per_image = C * FH * FW * out_hw[0] * out_hw[1] * x.dtype.itemsize
-    chunk = max(1, min(N, CHUNK_BYTES // max(per_image, 1)))
+    chunk = images_per_chunk(N, C * FH * FW * out_hw[0] * out_hw[1] * x.dtype.itemsize)
     return xp.empty((chunk, C, FH, FW) + tuple(out_hw), dtype=x.dtype), chunk
 
 

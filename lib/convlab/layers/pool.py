@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from convlab.backend import get_array_module
 from convlab.layers._checks import as_pair, check_float_array, check_ndim
+from convlab.layers._chunks import images_per_chunk
 from convlab.shapes import pool_output_size
 
 __all__ = [
@@ -120,21 +121,33 @@ def max_pool_forward(x, *, size=2, stride=2):
     """
     xp = get_array_module(x)
     geo = _pool_geometry("max_pool_forward", x, size, stride)
-    offsets = _offsets(geo)
-    _, first = next(offsets)
-    out = x[first].copy()  # (N, C, Ho, Wo): the running maximum, starting at window offset 0
-    # the running switch, in a narrow integer type (faster to update), widened to intp at the end
-    running = xp.zeros(out.shape, dtype=_switch_dtype(xp, geo))
-    # buffers reused by every offset (fresh temporaries of this size cost more than the arithmetic)
-    pixels, wins, step = xp.empty_like(out), xp.empty(out.shape, dtype=bool), xp.empty_like(running)
-    for k, index in offsets:
-        pixels[...] = x[index]  # (N, C, Ho, Wo), offset k of every window: one strided copy
-        xp.greater(pixels, out, out=wins)  # strictly: on a tie the earlier offset keeps the switch
-        xp.subtract(running.dtype.type(k), running, out=step)
-        xp.multiply(wins, step, out=step)
-        running += step  # running = k where wins, without branches
-        xp.maximum(out, pixels, out=out)
-    return out, MaxPoolCache(geo, running.astype(xp.intp))
+    N, C, _, _ = x.shape
+    Ho, Wo = geo.out_hw
+    out = xp.empty((N, C, Ho, Wo), dtype=x.dtype)
+    switches = xp.empty((N, C, Ho, Wo), dtype=xp.intp)
+    # scratch for one chunk of images, reused by every chunk and offset: the running switch in a
+    # narrow integer type (faster to update), the pixels of one offset, their comparison, the update
+    chunk = images_per_chunk(N, C * Ho * Wo * x.dtype.itemsize)
+    running = xp.empty((chunk, C, Ho, Wo), dtype=_switch_dtype(xp, geo))
+    pixels, wins, step = xp.empty((chunk, C, Ho, Wo), dtype=x.dtype), xp.empty(running.shape, dtype=bool), \
+        xp.empty_like(running)
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        xs, best, switch = x[start:stop], out[start:stop], running[:n]
+        offsets = _offsets(geo)
+        _, first = next(offsets)
+        best[...] = xs[first]  # the running maximum starts at window offset 0
+        switch[...] = 0
+        for k, index in offsets:
+            pixels[:n] = xs[index]  # (n, C, Ho, Wo), offset k of every window: one strided copy
+            xp.greater(pixels[:n], best, out=wins[:n])  # strictly: on a tie the earlier offset keeps it
+            xp.subtract(switch.dtype.type(k), switch, out=step[:n])
+            xp.multiply(wins[:n], step[:n], out=step[:n])
+            switch += step[:n]  # switch = k where wins, without branches
+            xp.maximum(best, pixels[:n], out=best)
+        switches[start:stop] = switch
+    return out, MaxPoolCache(geo, switches)
 
 
 def max_pool_backward(dout, cache: MaxPoolCache):
@@ -150,9 +163,7 @@ def max_pool_backward(dout, cache: MaxPoolCache):
     geo, switches = cache
     _check_dout("max_pool_backward", dout, geo)
     (FH, FW), (SH, SW) = geo.size, geo.stride
-    switches = switches.astype(_switch_dtype(xp, geo))  # narrow ints compare faster, once per offset
-    won, grad = xp.empty(dout.shape, dtype=bool), xp.empty_like(dout)  # reused by every offset
-    (Ho, Wo) = geo.out_hw
+    N, C, Ho, Wo = dout.shape
     # Offsets (i, j) with i < SH and j < SW never share a pixel, within a window or across windows,
     # and in row-major order each pixel's first visit is one of them: they write, the rest add.
     # When the windows are at least as large as the stride, those offsets tile the top-left
@@ -162,13 +173,23 @@ def max_pool_backward(dout, cache: MaxPoolCache):
     if tiles:
         dx[:, :, SH * Ho:] = 0
         dx[:, :, :SH * Ho, SW * Wo:] = 0
-    for k, index in _offsets(geo):
-        xp.equal(switches, k, out=won)
-        if k // FW < SH and k % FW < SW:
-            xp.multiply(dout, won, out=dx[index])
-        else:
-            xp.multiply(dout, won, out=grad)
-            dx[index] += grad  # overlapping windows: a pixel that wins several gets the sum
+    # scratch for one chunk of images, reused: the switches in a narrow integer type (faster to
+    # compare), which of them are offset k, and that offset's gradient
+    chunk = images_per_chunk(N, C * Ho * Wo * dout.dtype.itemsize)
+    narrow = xp.empty((chunk, C, Ho, Wo), dtype=_switch_dtype(xp, geo))
+    won, grad = xp.empty(narrow.shape, dtype=bool), xp.empty((chunk, C, Ho, Wo), dtype=dout.dtype)
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        narrow[:n] = switches[start:stop]
+        dxs, douts = dx[start:stop], dout[start:stop]
+        for k, index in _offsets(geo):
+            xp.equal(narrow[:n], k, out=won[:n])
+            if k // FW < SH and k % FW < SW:
+                xp.multiply(douts, won[:n], out=dxs[index])
+            else:
+                xp.multiply(douts, won[:n], out=grad[:n])
+                dxs[index] += grad[:n]  # overlapping windows: a pixel that wins several gets the sum
     return dx
 
 
