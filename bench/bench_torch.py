@@ -189,8 +189,8 @@ def markdown(rows):
             return "" if r[key] is None else format(r[key], fmt)
         lines.append(
             f"| {r['name']} | {r['dtype']} | {r['fwd'] * 1e3:.2f} | {r['bwd'] * 1e3:.2f} | {r['both'] * 1e3:.2f} "
-            f"| {r['torch'] * 1e3:.2f} | {r['both'] / r['torch']:.2f}x | {opt('gflops', '.1f')} | {opt('gemm_rate', '.1f')} "
-            f"| {opt('fwd_gemm', '.0%')} | {opt('gemm_ms', '.2f')} | {opt('peak', '.2f')} |"
+            f"| {r['torch'] * 1e3:.2f} | {r['both'] / r['torch']:.2f}x | {opt('gflops', '.1f')} "
+            f"| {opt('gemm_rate', '.1f')} | {opt('fwd_gemm', '.0%')} | {opt('gemm_ms', '.2f')} | {opt('peak', '.2f')} |"
         )
     return "\n".join(lines)
 
