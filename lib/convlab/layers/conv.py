@@ -1,11 +1,23 @@
-"""The convolution layer as im2col + one (batched) matrix multiply.
+"""The convolution layer as im2col + one matrix multiply per image, in chunks of images.
 
-With ``cols = im2col(x)`` of shape (C*FH*FW, N*H_out*W_out) the whole forward
-pass is ``w.reshape(K, C*FH*FW) @ cols``. Groups split the rows of ``cols`` and
-the filters into ``g`` blocks, so the product becomes one batched matmul over
-groups: (g, K/g, C/g*FH*FW) @ (g, C/g*FH*FW, N*H_out*W_out). The backward pass
-is the same two products transposed, and ``col2im`` (the adjoint of ``im2col``)
-carries the column gradient back to the input.
+The columns are built batch-major: for each image ``n`` a (C*FH*FW, H_out*W_out)
+block, so ``w.reshape(K, C*FH*FW) @ cols[n]`` is already image ``n``'s output in
+(K, H_out*W_out) order and the whole output is a C-contiguous (N, K, H_out,
+W_out) array with no transpose copy (:func:`convlab.layers.im2col.fill_columns`
+builds the blocks). Groups split the rows of a block and the filters into ``g``
+blocks, which turns each product into a batched matmul over groups:
+(g, K/g, C/g*FH*FW) @ (g, C/g*FH*FW, H_out*W_out).
+
+Images go through in chunks whose columns fit in about
+:data:`convlab.layers._chunks.CHUNK_BYTES`, and
+one column buffer is reused from chunk to chunk: it stays in the CPU cache
+between being written and being multiplied, and the memory a pass needs beyond
+its input and output is one chunk, not the whole column matrix. The cache keeps
+``x`` rather than the columns; the backward pass rebuilds each chunk's columns
+(one strided copy, cheap next to the products), computes ``dw`` from them, then
+reuses the same buffer for the column gradient ``w.T @ dout`` and adds it back
+into ``dx`` with :func:`convlab.layers.im2col.add_columns` (col2im by strided
+offsets).
 """
 
 from __future__ import annotations
@@ -13,8 +25,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from convlab.backend import get_array_module
+from convlab.layers._chunks import images_per_chunk
 from convlab.layers._conv_args import ConvGeometry, conv_geometry
-from convlab.layers.im2col import col2im, im2col
+from convlab.layers.im2col import add_columns, fill_columns
 
 __all__ = ["ConvCache", "conv_forward", "conv_backward"]
 
@@ -22,10 +35,17 @@ __all__ = ["ConvCache", "conv_forward", "conv_backward"]
 class ConvCache(NamedTuple):
     """What :func:`conv_backward` needs."""
 
-    x_shape: tuple  # (N, C, H, W)
+    x: object  # (N, C, H, W), the input (the backward pass rebuilds the columns from it)
     w: object  # (K, C/groups, FH, FW)
-    cols: object  # (C*FH*FW, N*H_out*W_out), im2col of the input
     geometry: ConvGeometry
+
+
+def _column_buffer(xp, x, w, out_hw):
+    """An empty column buffer for one chunk of images and the chunk length."""
+    N, C = x.shape[:2]
+    FH, FW = w.shape[2:]
+    chunk = images_per_chunk(N, C * FH * FW * out_hw[0] * out_hw[1] * x.dtype.itemsize)
+    return xp.empty((chunk, C, FH, FW) + tuple(out_hw), dtype=x.dtype), chunk
 
 
 def conv_forward(x, w, b, *, stride=1, pad=0, dilation=1, groups=1):
@@ -37,7 +57,8 @@ def conv_forward(x, w, b, *, stride=1, pad=0, dilation=1, groups=1):
     - stride, pad, dilation: ints or (h, w) pairs; groups: int dividing C and K
       (groups == C is a depthwise convolution)
 
-    Returns (out, cache) with out: (N, K, H_out, W_out), same dtype and device as x.
+    Returns (out, cache) with out: (N, K, H_out, W_out), C-contiguous, same dtype
+    and device as x.
     """
     xp = get_array_module(x, w, b)
     geo = conv_geometry("conv_forward", x, w, b, stride=stride, pad=pad, dilation=dilation, groups=groups)
@@ -45,13 +66,18 @@ def conv_forward(x, w, b, *, stride=1, pad=0, dilation=1, groups=1):
     K, Cg, FH, FW = w.shape
     G = geo.groups
     Ho, Wo = geo.out_hw
-    cols = im2col(x, FH, FW, stride=geo.stride, pad=geo.pad, dilation=geo.dilation)  # (C*FH*FW, N*Ho*Wo)
-    cols_g = cols.reshape(G, Cg * FH * FW, N * Ho * Wo)  # (G, Cg*FH*FW, N*Ho*Wo)
     w_g = w.reshape(G, K // G, Cg * FH * FW)  # (G, K/G, Cg*FH*FW)
-    out = xp.matmul(w_g, cols_g)  # (G, K/G, N*Ho*Wo)
-    out = out.reshape(K, N, Ho, Wo).transpose(1, 0, 2, 3)  # (N, K, Ho, Wo)
-    out = out + b.reshape(1, K, 1, 1)  # a fresh (N, K, Ho, Wo) array
-    return out, ConvCache(tuple(x.shape), w, cols, geo)
+    b_g = b.reshape(G, K // G, 1)  # broadcasts over the images of a chunk and the output pixels
+    out = xp.empty((N, G, K // G, Ho * Wo), dtype=x.dtype)  # (N, K, Ho*Wo) split by group
+    cols, chunk = _column_buffer(xp, x, w, geo.out_hw)  # (chunk, C, FH, FW, Ho, Wo)
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        fill_columns(cols[:n], x[start:stop], geo.stride, geo.pad, geo.dilation)
+        block = out[start:stop]  # (n, G, K/G, Ho*Wo), a view
+        xp.matmul(w_g, cols[:n].reshape(n, G, Cg * FH * FW, Ho * Wo), out=block)
+        block += b_g
+    return out.reshape(N, K, Ho, Wo), ConvCache(x, w, geo)
 
 
 def conv_backward(dout, cache: ConvCache):
@@ -64,20 +90,25 @@ def conv_backward(dout, cache: ConvCache):
     Returns (dx, dw, db) shaped like x (N, C, H, W), w (K, C/groups, FH, FW), b (K,).
     """
     xp = get_array_module(dout, cache.w)
-    x_shape, w, cols, geo = cache
-    N = x_shape[0]
+    x, w, geo = cache
+    N = x.shape[0]
     K, Cg, FH, FW = w.shape
     G = geo.groups
     Ho, Wo = geo.out_hw
     if tuple(dout.shape) != (N, K, Ho, Wo):
         raise ValueError(f"conv_backward: dout must have shape {(N, K, Ho, Wo)}, got {tuple(dout.shape)}")
     db = dout.sum(axis=(0, 2, 3))  # (K,)
-    dout_g = dout.transpose(1, 0, 2, 3).reshape(G, K // G, N * Ho * Wo)  # (G, K/G, N*Ho*Wo)
-    cols_g = cols.reshape(G, Cg * FH * FW, N * Ho * Wo)  # (G, Cg*FH*FW, N*Ho*Wo)
-    w_g = w.reshape(G, K // G, Cg * FH * FW)  # (G, K/G, Cg*FH*FW)
-    dw = xp.matmul(dout_g, cols_g.transpose(0, 2, 1))  # (G, K/G, Cg*FH*FW)
-    dw = dw.reshape(K, Cg, FH, FW)  # (K, Cg, FH, FW)
-    dcols = xp.matmul(w_g.transpose(0, 2, 1), dout_g)  # (G, Cg*FH*FW, N*Ho*Wo)
-    dcols = dcols.reshape(G * Cg * FH * FW, N * Ho * Wo)  # (C*FH*FW, N*Ho*Wo)
-    dx = col2im(dcols, x_shape, FH, FW, stride=geo.stride, pad=geo.pad, dilation=geo.dilation)
-    return dx, dw, db
+    dout_g = dout.reshape(N, G, K // G, Ho * Wo)  # (N, G, K/G, Ho*Wo)
+    w_t = w.reshape(G, K // G, Cg * FH * FW).transpose(0, 2, 1)  # (G, Cg*FH*FW, K/G)
+    dw = xp.zeros((G, K // G, Cg * FH * FW), dtype=w.dtype)
+    dx = xp.zeros(x.shape, dtype=dout.dtype)
+    cols, chunk = _column_buffer(xp, x, w, geo.out_hw)  # (chunk, C, FH, FW, Ho, Wo)
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        fill_columns(cols[:n], x[start:stop], geo.stride, geo.pad, geo.dilation)
+        cols_g = cols[:n].reshape(n, G, Cg * FH * FW, Ho * Wo)  # a view of the buffer
+        dw += xp.matmul(dout_g[start:stop], cols_g.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, K/G, Cg*FH*FW)
+        xp.matmul(w_t, dout_g[start:stop], out=cols_g)  # the buffer now holds the column gradient
+        add_columns(dx[start:stop], cols[:n], geo.stride, geo.pad, geo.dilation, scratch=True)
+    return dx, dw.reshape(K, Cg, FH, FW), db

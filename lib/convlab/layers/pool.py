@@ -6,8 +6,14 @@ slides over H and W with ``stride = (SH, SW)``, and
 window that does not tile the input is an error). Windows may overlap
 (``stride < size``, e.g. 3x3 windows at stride 2): every backward pass here
 *adds* into the input gradient, so a pixel shared by several windows gets the
-sum of their contributions. All loops run over the FH*FW window offsets and
-move strided slices, so the same code serves NumPy and CuPy.
+sum of their contributions (max pooling writes each pixel's first contribution
+and adds only the later ones, so windows that do not overlap are never added). All loops run over the
+FH*FW window offsets and move strided slices, so the same code serves NumPy and
+CuPy. The max-pool loops are branch-free arithmetic (a switch is updated as
+``s += wins * (k - s)``, a gradient is ``dout * (switches == k)``), which NumPy
+vectorises; a masked ``where`` was several times slower. One consequence: an
+upstream gradient that is inf or NaN spreads NaN over its whole window
+(``inf * 0``), where a masked copy would have kept it on the switch pixel.
 
 Max-pool ties: the switch of a window is the *first* maximum in row-major
 window order (top row first, left to right), as ``argmax`` returns it, and that
@@ -20,6 +26,7 @@ from typing import NamedTuple
 
 from convlab.backend import get_array_module
 from convlab.layers._checks import as_pair, check_float_array, check_ndim
+from convlab.layers._chunks import images_per_chunk
 from convlab.shapes import pool_output_size
 
 __all__ = [
@@ -89,6 +96,12 @@ def _offsets(geo: PoolCache):
             yield i * FW + j, (slice(None), slice(None), rows, cols)
 
 
+def _switch_dtype(xp, geo: PoolCache):
+    """The narrowest integer type holding every window offset (int8 up to 127 of them)."""
+    FH, FW = geo.size
+    return xp.int8 if FH * FW <= 127 else xp.int32
+
+
 def _check_dout(func: str, dout, geo: PoolCache) -> None:
     expected = tuple(geo.x_shape[:2]) + tuple(geo.out_hw)
     if tuple(dout.shape) != expected:
@@ -109,12 +122,31 @@ def max_pool_forward(x, *, size=2, stride=2):
     xp = get_array_module(x)
     geo = _pool_geometry("max_pool_forward", x, size, stride)
     N, C, _, _ = x.shape
-    (FH, FW), (Ho, Wo) = geo.size, geo.out_hw
-    windows = xp.empty((FH * FW, N, C, Ho, Wo), dtype=x.dtype)
-    for k, index in _offsets(geo):
-        windows[k] = x[index]  # (N, C, Ho, Wo)
-    switches = windows.argmax(axis=0)  # (N, C, Ho, Wo), first maximum wins
-    out = windows.max(axis=0)  # (N, C, Ho, Wo)
+    Ho, Wo = geo.out_hw
+    out = xp.empty((N, C, Ho, Wo), dtype=x.dtype)
+    switches = xp.empty((N, C, Ho, Wo), dtype=xp.intp)
+    # scratch for one chunk of images, reused by every chunk and offset: the running switch in a
+    # narrow integer type (faster to update), the pixels of one offset, their comparison, the update
+    chunk = images_per_chunk(N, C * Ho * Wo * x.dtype.itemsize)
+    running = xp.empty((chunk, C, Ho, Wo), dtype=_switch_dtype(xp, geo))
+    pixels, wins, step = xp.empty((chunk, C, Ho, Wo), dtype=x.dtype), xp.empty(running.shape, dtype=bool), \
+        xp.empty_like(running)
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        xs, best, switch = x[start:stop], out[start:stop], running[:n]
+        offsets = _offsets(geo)
+        _, first = next(offsets)
+        best[...] = xs[first]  # the running maximum starts at window offset 0
+        switch[...] = 0
+        for k, index in offsets:
+            pixels[:n] = xs[index]  # (n, C, Ho, Wo), offset k of every window: one strided copy
+            xp.greater(pixels[:n], best, out=wins[:n])  # strictly: on a tie the earlier offset keeps it
+            xp.subtract(switch.dtype.type(k), switch, out=step[:n])
+            xp.multiply(wins[:n], step[:n], out=step[:n])
+            switch += step[:n]  # switch = k where wins, without branches
+            xp.maximum(best, pixels[:n], out=best)
+        switches[start:stop] = switch
     return out, MaxPoolCache(geo, switches)
 
 
@@ -130,9 +162,34 @@ def max_pool_backward(dout, cache: MaxPoolCache):
     xp = get_array_module(dout, cache.switches)
     geo, switches = cache
     _check_dout("max_pool_backward", dout, geo)
-    dx = xp.zeros(geo.x_shape, dtype=dout.dtype)
-    for k, index in _offsets(geo):
-        dx[index] += xp.where(switches == k, dout, 0)
+    (FH, FW), (SH, SW) = geo.size, geo.stride
+    N, C, Ho, Wo = dout.shape
+    # Offsets (i, j) with i < SH and j < SW never share a pixel, within a window or across windows,
+    # and in row-major order each pixel's first visit is one of them: they write, the rest add.
+    # When the windows are at least as large as the stride, those offsets tile the top-left
+    # (SH*Ho, SW*Wo) block, so only the strips outside it need zeros first.
+    tiles = FH >= SH and FW >= SW
+    dx = xp.empty(geo.x_shape, dtype=dout.dtype) if tiles else xp.zeros(geo.x_shape, dtype=dout.dtype)
+    if tiles:
+        dx[:, :, SH * Ho:] = 0
+        dx[:, :, :SH * Ho, SW * Wo:] = 0
+    # scratch for one chunk of images, reused: the switches in a narrow integer type (faster to
+    # compare), which of them are offset k, and that offset's gradient
+    chunk = images_per_chunk(N, C * Ho * Wo * dout.dtype.itemsize)
+    narrow = xp.empty((chunk, C, Ho, Wo), dtype=_switch_dtype(xp, geo))
+    won, grad = xp.empty(narrow.shape, dtype=bool), xp.empty((chunk, C, Ho, Wo), dtype=dout.dtype)
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        narrow[:n] = switches[start:stop]
+        dxs, douts = dx[start:stop], dout[start:stop]
+        for k, index in _offsets(geo):
+            xp.equal(narrow[:n], k, out=won[:n])
+            if k // FW < SH and k % FW < SW:
+                xp.multiply(douts, won[:n], out=dxs[index])
+            else:
+                xp.multiply(douts, won[:n], out=grad[:n])
+                dxs[index] += grad[:n]  # overlapping windows: a pixel that wins several gets the sum
     return dx
 
 
