@@ -346,7 +346,7 @@ def grade_all(course: Course, aid: str, options: GradeOptions, students=None, pr
             raise SandboxUnavailable(
                 f"refusing to grade without the sandbox: {problem}. Student code would run with your "
                 "permissions; pass --unsafe-no-sandbox only for code you trust.")
-    if not course.gradebook.exists():
+    if not course.has_gradebook():
         raise CourseError(f"no gradebook at {course.gradebook}: run `convlab-grade release {aid}` first")
     students = list(dict.fromkeys(students)) if students else submitted_students(course, aid)
     import nbgrader.converters  # noqa: F401, PLC0415 - import once in the parent, inherited by forked workers

@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
-from adversarial import RELU_WRONG  # noqa: E402
-from ag_support import AID, LIMITS, new_fixture_course  # noqa: E402
+from ag_support import AID, LIMITS, SMALL_CLASS, new_fixture_course, small_class  # noqa: E402
 
 from autograder import grading  # noqa: E402
 from autograder.course import Course  # noqa: E402
@@ -27,22 +26,7 @@ from autograder.testing import make_submission  # noqa: E402
 
 NB = f"{AID}.ipynb"
 GRADER = Path(sys.executable).parent / "convlab-grade"
-# what each student of the small class hands in, and the total it must get
-CLASS = {"ana": (None, 10.0), "ben": ({"relu": RELU_WRONG}, 7.0), "cai": ("broken", 0.0),
-         "dee": (None, 10.0), "eli": ({"relu": RELU_WRONG}, 7.0), "fay": (None, 10.0)}
-
-
-def _small_class(root: Path) -> Course:
-    course = new_fixture_course(root)
-    solution = course.solutions / AID / NB
-    for student, (replacements, _) in CLASS.items():
-        out = course.submitted / student / AID / NB
-        if replacements == "broken":
-            out.parent.mkdir(parents=True)
-            out.write_text("{ not a notebook")
-        else:
-            make_submission(solution, replacements, out)
-    return course
+CLASS = SMALL_CLASS
 
 
 def _cli(course: Course, *args: str, **kwargs) -> subprocess.Popen:
@@ -107,11 +91,11 @@ def _gradebook_rows(course: Course) -> list:
 
 @pytest.mark.slow
 def test_sigkill_halfway_then_rerun_gives_the_uninterrupted_gradebook_and_csv(tmp_path):
-    whole = _small_class(tmp_path / "whole")
+    whole = small_class(tmp_path / "whole")
     out_whole = _finish(_cli(whole, "grade", AID, "--workers", "2"))
     assert "graded now                 6" in out_whole, out_whole
 
-    killed = _small_class(tmp_path / "killed")
+    killed = small_class(tmp_path / "killed")
     reports = killed.work / "reports" / AID
     proc = _cli(killed, "grade", AID, "--workers", "1")
     deadline = time.monotonic() + 300
