@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grading processes (default: the cores this process may use)")
     g.add_argument("--regrade", action="store_true",
                    help="grade again submissions already graded with the same files and grader (default: skip them)")
+    g.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="grade on the workers of this Dask scheduler (e.g. tcp://10.0.0.5:8786); each worker needs "
+                        "bubblewrap and the course's environment; grades are written here")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar (it is shown only on a terminal)")
     g.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell")
     g.add_argument("--notebook-timeout", type=int, default=None, help="seconds per notebook")
@@ -182,7 +185,7 @@ def main(argv=None) -> int:
             students = args.student or submitted_students(course, args.aid)
             with GradingProgress(len(students), options.workers, quiet=args.quiet, echo=show) as bar:
                 results = grade_all(course, args.aid, options, students=students, progress=bar.update,
-                                    regrade=args.regrade)
+                                    regrade=args.regrade, dask=args.dask)
             print(bar.summary())
             return 0 if all(r.status == "graded" for r in results) else 2
         if args.command == "feedback":

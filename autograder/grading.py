@@ -329,18 +329,20 @@ def _already_graded(course: Course, aid: str, students: list[str], grader: str) 
 
 
 def grade_all(course: Course, aid: str, options: GradeOptions, students=None, progress=None,
-              regrade: bool = False) -> list[SubmissionResult]:
+              regrade: bool = False, dask: str | None = None) -> list[SubmissionResult]:
     """Grade ``students`` (default: everyone who submitted ``aid``) on ``options.workers`` processes.
 
     Each worker process grades many submissions (nbgrader's start-up costs seconds) under
     ``options.grader_memory``. A submission whose report says ``graded`` under the fingerprint it has
     now (same files, same grader: :mod:`autograder.resume`) is not graded again unless ``regrade``;
     its result comes back with ``reused`` set. Results are in the order of ``students``; ``progress``
-    is called with each as it is known. Refuses (``SandboxUnavailable``) when the sandbox cannot start
-    here, unless ``options.unsafe_no_sandbox``.
+    is called with each as it is known. With ``dask`` (a scheduler's address) the submissions are
+    graded on that cluster's workers and written to the course here (:mod:`autograder.cluster`).
+    Refuses (``SandboxUnavailable``) when the sandbox cannot start where it is needed, unless
+    ``options.unsafe_no_sandbox``.
     """
     course.require_assignment(aid)
-    if not options.unsafe_no_sandbox:
+    if not options.unsafe_no_sandbox and not dask:
         problem = bwrap_problem()
         if problem:
             raise SandboxUnavailable(
@@ -364,21 +366,26 @@ def grade_all(course: Course, aid: str, options: GradeOptions, students=None, pr
     todo, done = _already_graded(course, aid, students, grader_digest(course, aid, options, due_date(course, aid)))
     if regrade:
         todo, done = {**todo, **{s: r.fingerprint for s, r in done.items()}}, {}
-    results = dict(done)
-    for result in done.values():
+    results = {}
+
+    def record(result):
+        results[result.student] = result
         if progress:
             progress(result)
+
+    for result in done.values():
+        record(result)
     if todo:
         run = replace(options, seed=options.seed if options.seed is not None else secrets.randbits(63))
+        if dask:
+            from autograder.cluster import grade_on_dask  # noqa: PLC0415
+
+            grade_on_dask(course, aid, run, todo, dask, record)
+            return [results[s] for s in students]
         prepared = hidden_cases(course.checks_file(aid), run.seed)  # once per run, inherited by the workers
 
         def grade_one(course, aid, student, options, prepared):
             return _worker_grade(course, aid, student, options, prepared, todo[student])
-
-        def record(result):
-            results[result.student] = result
-            if progress:
-                progress(result)
 
         run_pool(course, aid, run, prepared, [s for s in students if s in todo], grade_one,
                  lambda student, why: _failed(course, aid, student, why), record)

@@ -21,18 +21,16 @@ the defaults: allow about half an hour on a 2-core machine).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_grading import REPO_ROOT, _stock_autograde, _timed  # noqa: E402
+from bench_grading import REPO_ROOT, quiet_setup, _stock_autograde, _timed  # noqa: E402
 
-from autograder.course import Course, ensure_tools_on_path  # noqa: E402
+from autograder.course import Course  # noqa: E402
 from autograder.grading import GradeOptions, default_workers, grade_all  # noqa: E402
 from autograder.mutants import mutants_of, replacements  # noqa: E402
 from autograder.release import release  # noqa: E402
@@ -83,9 +81,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--cell-timeout", type=int, default=10)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
-    logging.captureWarnings(True)
-    ensure_tools_on_path()
+    quiet_setup()
     source, n = Course(REPO_ROOT), args.students
     limits = Limits(cell_timeout=args.cell_timeout)
     ways = {"ours x1": GradeOptions(limits=limits, workers=1),
@@ -97,7 +93,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="convlab-bench-class-") as tmp:
         stock_course = build_class(source, Path(tmp) / "stock", args.aid, n, args.cell_timeout)
         stock, times["nbgrader"] = _timed(lambda: _stock_autograde(stock_course, args.aid))
-        assert len(stock) == n, f"stock nbgrader graded {len(stock)} of {n}"
+        print(f"stock nbgrader recorded {len(stock)} of {n} submissions (it stops on one that is not a notebook)")
         for way, options in ways.items():
             course = build_class(source, Path(tmp) / way.replace(" ", "-"), args.aid, n, args.cell_timeout)
             results, times[way] = _timed(lambda: grade_all(course, args.aid, options))  # noqa: B023

@@ -25,7 +25,6 @@ Run: ``python bench/profile_grading.py [--students 4] [AID]``. Prints seconds pe
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import tempfile
@@ -36,11 +35,11 @@ from pathlib import Path
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_grading import REPO_ROOT, _course_copy  # noqa: E402
+from bench_grading import REPO_ROOT, quiet_setup, _course_copy  # noqa: E402
 
 from autograder import grading, trusted  # noqa: E402
 from autograder.cells import nbgrader_meta  # noqa: E402
-from autograder.course import Course, ensure_tools_on_path  # noqa: E402
+from autograder.course import Course  # noqa: E402
 from autograder.execution import SKIP_TAG, SandboxExecute  # noqa: E402
 from autograder.grading import GradeOptions, grade_submission  # noqa: E402
 
@@ -133,9 +132,7 @@ def main(argv=None) -> int:
     parser.add_argument("aid", nargs="?", default="a2_naive_conv")
     parser.add_argument("--students", type=int, default=4, help="honest submissions, graded one after another")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
-    logging.captureWarnings(True)
-    ensure_tools_on_path()
+    quiet_setup()
     with tempfile.TemporaryDirectory(prefix="convlab-profile-") as tmp:
         course = _course_copy(Course(REPO_ROOT), Path(tmp) / "course", [args.aid], args.students)
         students = grading.submitted_students(course, args.aid)
