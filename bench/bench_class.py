@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="convlab-bench-class-") as tmp:
         stock_course = build_class(source, Path(tmp) / "stock", args.aid, n, args.cell_timeout)
         stock, times["nbgrader"] = _timed(lambda: _stock_autograde(stock_course, args.aid))
-        print(f"stock nbgrader recorded {len(stock)} of {n} submissions (it stops on one that is not a notebook)")
+        print(f"stock nbgrader: {len(stock)} of {n} submissions in its gradebook")
         for way, options in ways.items():
             course = build_class(source, Path(tmp) / way.replace(" ", "-"), args.aid, n, args.cell_timeout)
             results, times[way] = _timed(lambda: grade_all(course, args.aid, options))  # noqa: B023
