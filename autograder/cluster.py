@@ -100,15 +100,15 @@ class WorkerGrader:
         from autograder.grading import _worker_grade  # noqa: PLC0415
 
         folder = self.course.submitted / student / self.aid
-        shutil.rmtree(folder, ignore_errors=True)
+        work = self.course.work
+        for done in (folder, work / "autograded", work / "reports"):  # only this submission's files go back
+            shutil.rmtree(done, ignore_errors=True)
         folder.mkdir(parents=True)
         for name, data in files.items():
             (folder / name).write_bytes(data)
         result = _worker_grade(self.course, self.aid, student, self.options, self.prepared, fingerprint)
-        work = self.course.work
         written = {**_files_under(work / "autograded" / student / self.aid, work),
-                   **{k: v for k, v in _files_under(work / "reports" / self.aid / "hidden", work).items()
-                      if Path(k).name.startswith(f"{student}__")}}
+                   **_files_under(work / "reports" / self.aid / "hidden", work)}
         recorded = _recorded(self.course, self.aid, student) if result.status == "graded" else None
         return {"result": result, "recorded": recorded, "written": written}
 

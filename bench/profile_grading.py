@@ -1,8 +1,10 @@
 """Where one submission's grading seconds go: a table per phase, per submission.
 
 Grades ``--students`` honest submissions of one assignment (default ``a2_naive_conv``) one after
-another in this process, through the real sandboxed pipeline (``grade_submission``, as one worker
-does), with timers wrapped around the grader's own functions:
+another in this process, through the real sandboxed pipeline (``grade_submission`` with the run's
+hidden cases computed once, as a worker of ``grade_all`` does; ``--per-notebook`` computes them for
+every notebook instead, as before they were shared), with timers wrapped around the grader's own
+functions:
 
 | phase | what is timed |
 |---|---|
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -76,7 +79,7 @@ def _cell_phase(executor, cell, resources, index) -> str:
     return "student cells"
 
 
-def profile(course: Course, aid: str, students: list[str], options: GradeOptions) -> tuple[dict, float]:
+def profile(course: Course, aid: str, students: list[str], options: GradeOptions, per_notebook: bool) -> tuple[dict, float]:
     """``({phase: seconds}, total seconds)`` of grading ``students`` one after another."""
     from nbgrader.converters import Autograde  # noqa: PLC0415 - heavy
 
@@ -103,8 +106,9 @@ def profile(course: Course, aid: str, students: list[str], options: GradeOptions
     with ExitStack() as stack:
         for patch in patches:
             stack.enter_context(patch)
+        prepared = None if per_notebook else trusted.hidden_cases(course.checks_file(aid), options.seed)
         for student in students:
-            result = grade_submission(course, aid, student, options)
+            result = grade_submission(course, aid, student, options, prepared)
             if result.status != "graded" or result.score != result.max_score:
                 raise RuntimeError(f"{student}: {result.status} {result.score}/{result.max_score}: {result.notes}")
     total = time.perf_counter() - start
@@ -131,13 +135,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("aid", nargs="?", default="a2_naive_conv")
     parser.add_argument("--students", type=int, default=4, help="honest submissions, graded one after another")
+    parser.add_argument("--per-notebook", action="store_true",
+                        help="cases and references computed for every notebook (not once for the run)")
     args = parser.parse_args(argv)
     quiet_setup()
     with tempfile.TemporaryDirectory(prefix="convlab-profile-") as tmp:
         course = _course_copy(Course(REPO_ROOT), Path(tmp) / "course", [args.aid], args.students)
         students = grading.submitted_students(course, args.aid)
         grade_submission(course, args.aid, students[0], GradeOptions(workers=1))  # warm: imports, grading build
-        phases, total = profile(course, args.aid, students, GradeOptions(workers=1))
+        phases, total = profile(course, args.aid, students, GradeOptions(workers=1, seed=secrets.randbits(63)),
+                                args.per_notebook)
     print(f"{args.aid}: {len(students)} honest submissions, one after another, sandboxed "
           f"(load average {os.getloadavg()[0]:.1f})")
     print(format_profile(phases, total, len(students)))
