@@ -8,11 +8,13 @@ cell limit). The same class is graded, each in a fresh copy of the course:
 - ``nbgrader``: stock sequential ``nbgrader autograde`` (its own chain, the ordinary kernel; its hidden
   cells find no trusted checks and fail at once, so its scores are not compared);
 - ``ours x1``: ``convlab-grade`` with one worker (sandboxed, trusted checks, reports);
-- ``ours xN``: with ``--workers`` (default: the cores).
+- ``ours xN``: with ``--workers`` (default: the cores);
+- ``dask xN``: ``grade --dask`` on a local Dask cluster of ``--workers`` worker processes (started
+  before the clock starts, as an instructor's cluster would be).
 
 Both use ``--cell-timeout`` seconds per cell (default 10), so a hanging notebook costs the same to
 each. Prints wall time, submissions per minute and the ratio to stock nbgrader, and checks that the
-two runs of ours gave every student the same grade (exit status 1 otherwise).
+runs of ours gave every student the same grade (exit status 1 otherwise).
 
 Run: ``python bench/bench_class.py [--students 100] [--workers N] [AID]`` (``make bench`` runs it with
 the defaults: allow about half an hour on a 2-core machine).
@@ -98,6 +100,15 @@ def main(argv=None) -> int:
             course = build_class(source, Path(tmp) / way.replace(" ", "-"), args.aid, n, args.cell_timeout)
             results, times[way] = _timed(lambda: grade_all(course, args.aid, options))  # noqa: B023
             grades[way] = {r.student: (r.status, r.score, r.cells) for r in results}
+        from distributed import LocalCluster  # noqa: PLC0415 - the dev extra
+
+        way = f"dask x{args.workers}"
+        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster:
+            course = build_class(source, Path(tmp) / "dask", args.aid, n, args.cell_timeout)
+            results, times[way] = _timed(lambda: grade_all(course, args.aid, GradeOptions(limits=limits),
+                                                           dask=cluster.scheduler_address))
+        grades[way] = {r.student: (r.status, r.score, r.cells) for r in results}
     print(f"{'way':<12} {'seconds':>9} {'per minute':>11} {'x nbgrader':>11}")
     for way, seconds in times.items():
         print(f"{way:<12} {seconds:>9.1f} {60 * n / seconds:>11.1f} {times['nbgrader'] / seconds:>11.2f}")
