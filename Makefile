@@ -25,6 +25,8 @@ venv: $(STAMP)
 # bubblewrap sandboxes each submission's kernel during grading
 sysdeps:
 	@command -v bwrap >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq bubblewrap; }
+# PostgreSQL: the gradebook test starts its own server on loopback (tests/autograder/test_gradebook_db.py)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }
 
 # Debian's chromium runs the browser tests (tests/browser): Playwright drives it, and never downloads a browser
 .PHONY: browserdeps

@@ -51,7 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade every collected submission of an assignment (sandboxed)")
     g.add_argument("aid")
     g.add_argument("--student", action="append", help="grade only these students")
-    g.add_argument("--workers", type=int, default=2)
+    g.add_argument("--workers", type=int, default=None,
+                   help="grading processes (default: the cores this process may use)")
+    g.add_argument("--regrade", action="store_true",
+                   help="grade again submissions already graded with the same files and grader (default: skip them)")
+    g.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="grade on the workers of this Dask scheduler (e.g. tcp://10.0.0.5:8786); each worker needs "
+                        "bubblewrap and the course's environment; grades are written here")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar (it is shown only on a terminal)")
     g.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell")
     g.add_argument("--notebook-timeout", type=int, default=None, help="seconds per notebook")
     g.add_argument("--unsafe-no-sandbox", action="store_true",
@@ -154,26 +161,32 @@ def main(argv=None) -> int:
             print(f"{args.aid} due {when.strftime('%Y-%m-%d %H:%M:%S UTC') if when else 'never (no due date)'}")
             return 0
         if args.command == "grade":
-            from autograder.grading import GradeOptions, grade_all, points  # noqa: PLC0415
+            from autograder.grading import GradeOptions, grade_all, points, submitted_students  # noqa: PLC0415
+            from autograder.progress import GradingProgress  # noqa: PLC0415
 
             fields = {}
             if args.cell_timeout:
                 fields["cell_timeout"] = args.cell_timeout
             if args.notebook_timeout:
                 fields["notebook_timeout"] = args.notebook_timeout
-            options = GradeOptions(unsafe_no_sandbox=args.unsafe_no_sandbox, limits=Limits(**fields),
-                                   workers=args.workers)
+            workers = {} if args.workers is None else {"workers": max(1, args.workers)}
+            options = GradeOptions(unsafe_no_sandbox=args.unsafe_no_sandbox, limits=Limits(**fields), **workers)
             if args.unsafe_no_sandbox:
                 print("WARNING: grading without the sandbox: student code runs with your permissions", file=sys.stderr)
 
             def show(r):
-                print(f"{r.student:<20} {points(r.score)}/{points(r.max_score)}  {r.status}  ({r.seconds:.1f} s)")
+                kept = ", already graded" if r.reused else ""
+                print(f"{r.student:<20} {points(r.score)}/{points(r.max_score)}  {r.status}  ({r.seconds:.1f} s{kept})")
                 for note in r.notes:
                     print(f"    {note}")
                 for flag in r.flags:
                     print(f"    flag (for you, not scored): {flag}")
 
-            results = grade_all(course, args.aid, options, students=args.student, progress=show)
+            students = args.student or submitted_students(course, args.aid)
+            with GradingProgress(len(students), options.workers, quiet=args.quiet, echo=show) as bar:
+                results = grade_all(course, args.aid, options, students=students, progress=bar.update,
+                                    regrade=args.regrade, dask=args.dask)
+            print(bar.summary())
             return 0 if all(r.status == "graded" for r in results) else 2
         if args.command == "feedback":
             from autograder.feedback import generate_feedback  # noqa: PLC0415

@@ -3,6 +3,10 @@
 A course root holds ``nbgrader_config.py``, ``solutions/`` (nbgrader's source), ``assignments/``
 (its release) and the git-ignored ``work/`` folder (``submitted/``, ``autograded/``, ``feedback/``,
 ``gradebook.db``). :func:`find_course_root` locates the root from any folder inside it.
+
+The gradebook is SQLite in ``work/gradebook.db`` unless ``nbgrader_config.py`` sets nbgrader's own
+``c.CourseDirectory.db_url`` (e.g. ``postgresql://grader@db.example/course``, for a database server
+that several grading machines write to).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 __all__ = ["Course", "find_course_root", "CourseError", "ensure_tools_on_path"]
@@ -74,9 +79,17 @@ class Course:
     def gradebook(self) -> Path:
         return self.work / "gradebook.db"
 
-    @property
+    @cached_property
     def db_url(self) -> str:
-        return f"sqlite:///{self.gradebook}"
+        """``CourseDirectory.db_url`` of ``nbgrader_config.py`` when it sets one, else SQLite in ``work/``."""
+        configured = self._file_config().CourseDirectory.get("db_url")
+        return str(configured) if configured else f"sqlite:///{self.gradebook}"
+
+    def has_gradebook(self) -> bool:
+        """Whether the gradebook exists (a database server's is assumed to: nbgrader makes its tables)."""
+        if self.db_url.startswith("sqlite:///"):
+            return Path(self.db_url[len("sqlite:///"):]).is_file()
+        return True
 
     def open_gradebook(self):
         """nbgrader's ``Gradebook`` of this course (a context manager; made on first use by nbgrader's alembic)."""
@@ -106,11 +119,8 @@ class Course:
         ``overrides`` (a Config or dict of dicts) is merged last.
         """
         from traitlets.config import Config  # noqa: PLC0415 - keep `import autograder.course` light
-        from traitlets.config.loader import PyFileConfigLoader  # noqa: PLC0415
 
-        cfg = Config()
-        if (self.root / "nbgrader_config.py").is_file():
-            cfg.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
+        cfg = self._file_config()
         cfg.CourseDirectory.root = str(self.root)
         cfg.CourseDirectory.submitted_directory = str(self.submitted.relative_to(self.root))
         cfg.CourseDirectory.autograded_directory = str(self.autograded.relative_to(self.root))
@@ -119,4 +129,14 @@ class Course:
         if overrides:
             cfg.merge(Config(overrides))
         self.work.mkdir(parents=True, exist_ok=True)
+        return cfg
+
+    def _file_config(self):
+        """``nbgrader_config.py`` as nbgrader reads it (an empty Config without one)."""
+        from traitlets.config import Config  # noqa: PLC0415 - keep `import autograder.course` light
+        from traitlets.config.loader import PyFileConfigLoader  # noqa: PLC0415
+
+        cfg = Config()
+        if (self.root / "nbgrader_config.py").is_file():
+            cfg.merge(PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config())
         return cfg

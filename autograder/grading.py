@@ -10,41 +10,53 @@ Per submission (:func:`grade_submission`):
    checks (:func:`grading_config`);
 4. the recorded grade and the reasons are written to ``work/reports/<aid>/<student>.json``.
 
-:func:`grade_all` grades many submissions on a small pool of forked worker processes that each
-grade several submissions (nbgrader's start-up costs seconds; a fresh process per student would
-dominate the run). One submission's failure never stops the others.
+:func:`grade_all` grades many submissions on forked worker processes (:mod:`autograder.pool`, one
+per core by default) that each grade several submissions (nbgrader's start-up costs seconds; a fresh
+process per student would dominate the run). The seed of the hidden cases is drawn once per run, so
+the references are computed once and every notebook gets a private copy. One submission's failure
+never stops the others; a worker that dies is replaced and its submission graded once more.
+Submissions already graded under the same fingerprint (:mod:`autograder.resume`) are skipped, so a
+run killed halfway resumes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import resource
+import os
+import secrets
 import shutil
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from autograder.course import Course, CourseError, ensure_tools_on_path
+from autograder.hostfs import write_atomic
 from autograder.sandbox import Limits, SandboxUnavailable, bwrap_problem
 from autograder.submission import stage_submission
 
 __all__ = [
     "points", "SubmissionResult", "GradeOptions", "grading_config", "grade_submission", "grade_all",
-           "submitted_students", "report_path", "read_report", "zero_grades"]
+           "submitted_students", "report_path", "read_report", "zero_grades", "default_workers"]
+
+
+def default_workers() -> int:
+    """The cores this process may run on (its CPU affinity), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
 class GradeOptions:
-    """How to grade: sandbox or not, limits, a fixed seed (tests only)."""
+    """How to grade: sandbox or not, limits, a fixed seed (tests only; default: one fresh seed per run)."""
 
     unsafe_no_sandbox: bool = False
     limits: Limits = field(default_factory=Limits)
     seed: int | None = None
-    workers: int = 2
+    workers: int = field(default_factory=default_workers)
     grader_memory: int = 8 * 2**30   # address space of each grading worker (references, judging, nbgrader)
 
 
@@ -62,6 +74,8 @@ class SubmissionResult:
     score_before_penalty: float | None = None   # the cells' total; ``score`` is it minus ``late_penalty``
     late_penalty: float = 0.0                   # nbgrader's late penalty (AssignLatePenalties), in points
     seconds_late: float = 0.0                   # timestamp.txt after the gradebook's due date, in seconds
+    fingerprint: str = ""                       # of the submission and the grader (autograder.resume)
+    reused: bool = False                        # this run kept the report of an earlier run (same fingerprint)
 
 
 def points(value: float) -> str:
@@ -91,16 +105,19 @@ def submitted_students(course: Course, aid: str) -> list[str]:
                   if not p.is_symlink() and not (p / aid).is_symlink() and (p / aid).is_dir())
 
 
-def grading_config(course: Course, aid: str, options: GradeOptions):
-    """nbgrader config for autograding ``aid``: the course's chain, with this run's options."""
+def grading_config(course: Course, aid: str, options: GradeOptions, prepared=None):
+    """nbgrader config for autograding ``aid``: the course's chain, with this run's options (and its
+    hidden cases, ``prepared``, when they were computed once for the run)."""
     from autograder.pipeline import configure_course  # noqa: PLC0415 - heavy (nbgrader)
 
     cfg = course.config()
     configure_course(cfg, course.root)  # also for a course whose nbgrader_config.py predates it
     limits = options.limits
     cfg.merge(type(cfg)({
-        "PrepareHidden": {"seed": options.seed},
-        "Execute": {"timeout": limits.cell_timeout},
+        "PrepareHidden": {"seed": options.seed, "prepared": prepared},
+        # the kernel is killed after the last cell rather than asked to stop: no student code (atexit
+        # handlers) runs after it, and no second is spent waiting for a polite exit
+        "Execute": {"timeout": limits.cell_timeout, "shutdown_kernel": "immediate"},
         "SandboxExecute": {"unsafe_no_sandbox": options.unsafe_no_sandbox, "limits": limits.as_dict()},
         "Autograde": {"create_student": True},
     }))
@@ -145,13 +162,13 @@ def _expected_notebooks(course: Course, aid: str) -> list[str]:
     return sorted(p.name for p in (course.solutions / aid).glob("*.ipynb"))
 
 
-def _autograde(course: Course, aid: str, student: str, options: GradeOptions, log: list) -> list[str]:
+def _autograde(course: Course, aid: str, student: str, options: GradeOptions, log: list, prepared=None) -> list[str]:
     """nbgrader's Autograde on the staged folder, in this process; notes when it could not finish."""
     from nbgrader.converters import Autograde  # noqa: PLC0415 - heavy
     from nbgrader.converters.base import NbGraderException  # noqa: PLC0415
     from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415
 
-    cfg = grading_config(course, aid, options)
+    cfg = grading_config(course, aid, options, prepared)
     cfg.CourseDirectory.submitted_directory = str((course.work / "staging").relative_to(course.root))
     coursedir = CourseDirectory(config=cfg)
     coursedir.assignment_id = aid
@@ -167,11 +184,14 @@ def _autograde(course: Course, aid: str, student: str, options: GradeOptions, lo
     return []
 
 
-def grade_submission(course: Course, aid: str, student: str, options: GradeOptions) -> SubmissionResult:
+def grade_submission(course: Course, aid: str, student: str, options: GradeOptions, prepared=None,
+                     fingerprint: str = "") -> SubmissionResult:
     """Grade one submission in four steps (stage, autograde, judge, report); never raises for a
-    problem of the submission itself."""
+    problem of the submission itself. ``prepared``: the run's hidden cases, when computed once;
+    ``fingerprint`` is recorded in the report (what a later run compares to skip it)."""
     started = time.monotonic()
     ensure_tools_on_path()
+    report_path(course, aid, student).unlink(missing_ok=True)  # never a report of older grades than the gradebook's
     zero_grades(course, aid, student)
     hidden_reports = course.work / "reports" / aid / "hidden"
     for stale in hidden_reports.glob(f"{student}__*.hidden.json"):
@@ -183,7 +203,7 @@ def grade_submission(course: Course, aid: str, student: str, options: GradeOptio
                              course.solutions / aid)
     status, log = "graded", []
     if any((staged / n).exists() for n in expected):
-        failed = _autograde(course, aid, student, options, log)
+        failed = _autograde(course, aid, student, options, log, prepared)
         if failed:
             status, notes = "failed", notes + failed
             zero_grades(course, aid, student)
@@ -197,10 +217,9 @@ def grade_submission(course: Course, aid: str, student: str, options: GradeOptio
         status = "failed"
         notes.append(f"The gradebook disagrees with the trusted verdict on {', '.join(disagree)}; re-grade.")
     result = SubmissionResult(student, aid, score, max_score, status, notes, cells,
-                              round(time.monotonic() - started, 2), _hidden_flags(reports), raw, penalty, seconds_late)
-    out = report_path(course, aid, student)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**asdict(result), "grader_log": log[-50:]}, indent=1))
+                              round(time.monotonic() - started, 2), _hidden_flags(reports), raw, penalty, seconds_late,
+                              fingerprint)
+    _write_report(course, result, {"grader_log": log[-50:]})
     shutil.rmtree(staged, ignore_errors=True)
     return result
 
@@ -256,14 +275,21 @@ def _hidden_flags(reports: list[dict]) -> list[str]:
     return flags
 
 
-def _worker_grade(args):
-    course_root, aid, student, options = args
+def _write_report(course: Course, result: SubmissionResult, extra: dict) -> None:
+    """The report, written whole or not at all (a grader killed while writing leaves no half report)."""
+    out = report_path(course, result.assignment, result.student)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, json.dumps({**asdict(result), **extra}, indent=1).encode())
+
+
+def _worker_grade(course: Course, aid: str, student: str, options: GradeOptions, prepared=None,
+                  fingerprint: str = "") -> SubmissionResult:
+    """:func:`grade_submission` as a worker runs it: a busy gradebook is waited for, a grader error recorded."""
     from sqlalchemy.exc import OperationalError  # noqa: PLC0415 - the gradebook's own error type
 
-    course = Course(Path(course_root))
     for attempt in range(3):
         try:
-            return grade_submission(course, aid, student, options)
+            return grade_submission(course, aid, student, options, prepared, fingerprint)
         except OperationalError:  # a busy database (SQLite's "database is locked"): wait, try again
             if attempt < 2:
                 time.sleep(1 + attempt)
@@ -275,52 +301,92 @@ def _worker_grade(args):
 
 
 def _failed(course: Course, aid: str, student: str, why: str) -> SubmissionResult:
-    """Record a submission the grader itself could not grade (the traceback goes to the report)."""
+    """Record a submission the grader itself could not grade (grades zeroed; the traceback goes to the report)."""
+    zero_grades(course, aid, student)
     result = SubmissionResult(student, aid, 0.0, 0.0, "failed",
                               [f"The grader failed on this submission ({why[:300]}); its grade is 0 until it is "
                                "re-graded."], seconds=0.0)
-    out = report_path(course, aid, student)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({**asdict(result), "traceback": traceback.format_exc()[-4000:]}, indent=1))
+    _write_report(course, result, {"traceback": traceback.format_exc()[-4000:]})
     return result
 
 
-def _limit_worker(memory_bytes: int) -> None:
-    """Pool initializer: the trusted step (references, judging, nbgrader) gets its own memory cap."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, resource.getrlimit(resource.RLIMIT_AS)[1]))
+def _already_graded(course: Course, aid: str, students: list[str], grader: str) -> tuple[dict, dict]:
+    """``({student: fingerprint} to grade, {student: report} graded before under the same fingerprint)``."""
+    from autograder.resume import submission_fingerprint  # noqa: PLC0415
+
+    todo, done = {}, {}
+    for student in students:
+        fingerprint = submission_fingerprint(course.submitted / student / aid, grader)
+        try:
+            report = read_report(course, aid, student)
+        except (ValueError, TypeError):  # an unreadable report: grade again
+            report = None
+        if report is not None and report.status == "graded" and report.fingerprint == fingerprint:
+            done[student] = replace(report, reused=True)
+        else:
+            todo[student] = fingerprint
+    return todo, done
 
 
-def grade_all(course: Course, aid: str, options: GradeOptions, students=None, progress=None) -> list[SubmissionResult]:
+def grade_all(course: Course, aid: str, options: GradeOptions, students=None, progress=None,
+              regrade: bool = False, dask: str | None = None) -> list[SubmissionResult]:
     """Grade ``students`` (default: everyone who submitted ``aid``) on ``options.workers`` processes.
 
     Each worker process grades many submissions (nbgrader's start-up costs seconds) under
-    ``options.grader_memory``. Refuses (``SandboxUnavailable``) when the sandbox cannot start here,
-    unless ``options.unsafe_no_sandbox``.
+    ``options.grader_memory``. A submission whose report says ``graded`` under the fingerprint it has
+    now (same files, same grader: :mod:`autograder.resume`) is not graded again unless ``regrade``;
+    its result comes back with ``reused`` set. Results are in the order of ``students``; ``progress``
+    is called with each as it is known. With ``dask`` (a scheduler's address) the submissions are
+    graded on that cluster's workers and written to the course here (:mod:`autograder.cluster`).
+    Refuses (``SandboxUnavailable``) when the sandbox cannot start where it is needed, unless
+    ``options.unsafe_no_sandbox``.
     """
     course.require_assignment(aid)
-    if not options.unsafe_no_sandbox:
+    if not options.unsafe_no_sandbox and not dask:
         problem = bwrap_problem()
         if problem:
             raise SandboxUnavailable(
                 f"refusing to grade without the sandbox: {problem}. Student code would run with your "
                 "permissions; pass --unsafe-no-sandbox only for code you trust.")
-    if not course.gradebook.exists():
+    if not course.has_gradebook():
         raise CourseError(f"no gradebook at {course.gradebook}: run `convlab-grade release {aid}` first")
-    students = list(students) if students else submitted_students(course, aid)
+    students = list(dict.fromkeys(students)) if students else submitted_students(course, aid)
     import nbgrader.converters  # noqa: F401, PLC0415 - import once in the parent, inherited by forked workers
     import nbgrader.preprocessors  # noqa: F401, PLC0415
 
     from autograder.checks import load_checks, withheld_names  # noqa: PLC0415
     from autograder.grading_build import grading_build  # noqa: PLC0415
+    from autograder.late import due_date  # noqa: PLC0415
+    from autograder.pool import run_pool  # noqa: PLC0415
+    from autograder.resume import grader_digest  # noqa: PLC0415
+    from autograder.trusted import hidden_cases  # noqa: PLC0415
 
     checks = load_checks(course.checks_file(aid)) if course.checks_file(aid).is_file() else []
     grading_build(aid, withheld_names(checks), course.work / "builds")  # made once, as PrepareHidden asks it
-    jobs = [(str(course.root), aid, s, options) for s in students]
-    results = []
-    with ProcessPoolExecutor(max_workers=max(1, min(options.workers, len(jobs))), mp_context=get_context("fork"),
-                             initializer=_limit_worker, initargs=(options.grader_memory,)) as pool:
-        for result in pool.map(_worker_grade, jobs):
-            results.append(result)
-            if progress:
-                progress(result)
-    return results
+    todo, done = _already_graded(course, aid, students, grader_digest(course, aid, options, due_date(course, aid)))
+    if regrade:
+        todo, done = {**todo, **{s: r.fingerprint for s, r in done.items()}}, {}
+    results = {}
+
+    def record(result):
+        results[result.student] = result
+        if progress:
+            progress(result)
+
+    for result in done.values():
+        record(result)
+    if todo:
+        run = replace(options, seed=options.seed if options.seed is not None else secrets.randbits(63))
+        if dask:
+            from autograder.cluster import grade_on_dask  # noqa: PLC0415
+
+            grade_on_dask(course, aid, run, todo, dask, record)
+            return [results[s] for s in students]
+        prepared = hidden_cases(course.checks_file(aid), run.seed)  # once per run, inherited by the workers
+
+        def grade_one(course, aid, student, options, prepared):
+            return _worker_grade(course, aid, student, options, prepared, todo[student])
+
+        run_pool(course, aid, run, prepared, [s for s in students if s in todo], grade_one,
+                 lambda student, why: _failed(course, aid, student, why), record)
+    return [results[s] for s in students]

@@ -76,7 +76,7 @@ def due_date(course: Course, aid: str) -> _dt.datetime | None:
     from nbgrader.api import MissingEntry  # noqa: PLC0415
 
     course.require_assignment(aid)
-    if not course.gradebook.is_file():
+    if not course.has_gradebook():
         return None
     with course.open_gradebook() as gb:
         try:

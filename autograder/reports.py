@@ -62,7 +62,7 @@ def _submitted(folder) -> str:
 def missing_rows(course: Course, rows: list[dict]) -> list[dict]:
     """A ``missing`` row (score 0) for every gradebook student (the roster, and everyone graded) without a
     row of an assignment that ``rows`` hold."""
-    if not course.gradebook.is_file():
+    if not course.has_gradebook():
         return []
     with course.open_gradebook() as gb:
         students = [s.id for s in gb.students]

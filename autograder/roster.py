@@ -88,7 +88,7 @@ def import_roster(course: Course, path) -> list[RosterStudent]:
 
 def load_roster(course: Course) -> "Roster | None":
     """The gradebook's students when the course has a roster (see the module's docstring), else ``None``."""
-    if not course.gradebook.is_file():
+    if not course.has_gradebook():
         return None
     with course.open_gradebook() as gb:
         students = [RosterStudent(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")

@@ -17,6 +17,8 @@ of the student's cells and the answers as they arrive. In ``Autograde.autograde_
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import os
 import secrets
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Any, Integer, Unicode
 
 from autograder.cells import nbgrader_meta
 from autograder.checks import Check, case_kinds, check_rng, dependency_notes, draw_cases, judge, load_checks, \
@@ -36,7 +38,7 @@ from autograder.kernel.protocol import (MAX_ANSWER_BYTES, Outcome, ValueFormatEr
                                         write_inputs)
 from autograder.scan import scan_copied, scan_suspicious, scan_withheld, student_sources
 
-__all__ = ["PrepareHidden", "JudgeHidden", "HiddenSession", "CheckRun", "prepare_hidden", "score_cells",
+__all__ = ["PrepareHidden", "JudgeHidden", "HiddenSession", "CheckRun", "HiddenCases", "hidden_cases", "prepare_hidden", "score_cells",
            "verdict_outputs", "score_text"]
 
 _MAX_LISTED = 8
@@ -119,19 +121,48 @@ class HiddenSession:
         return True
 
 
-def prepare_hidden(checks_path, aid: str, nb, seed=None, builds_dir=None) -> HiddenSession:
-    """Fresh cases and references for every check, the grading build and the static scan.
+@dataclass(frozen=True)
+class HiddenCases:
+    """Every check's cases, references and case kinds for one seed: what a grading run computes once
+    and gives each of its notebooks a private copy of (the seed is drawn per run, not per notebook)."""
 
-    ``builds_dir`` caches grading builds (``None``: no build, for in-process use).
-    """
-    sources = student_sources(nb)
+    checks_digest: str              # sha256 of the checks.py they were computed from
+    seed: int
+    runs: dict                      # check name -> CheckRun with no answers
+
+    def fits(self, checks_path, seed) -> bool:
+        return seed == self.seed and _file_digest(checks_path) == self.checks_digest
+
+
+def _file_digest(path) -> str:
+    path = Path(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+
+
+def hidden_cases(checks_path, seed: int) -> HiddenCases:
+    """Draw the cases of every check of ``checks_path`` with ``seed`` and compute their references."""
     checks = load_checks(checks_path) if Path(checks_path).is_file() else []
-    seed = seed if seed is not None else secrets.randbits(63)
     runs = {}
     for check in checks:
         cases = draw_cases(check, check_rng(seed, check.name))
         references = reference_outcomes(check, cases)
         runs[check.name] = CheckRun(check, cases, references, case_kinds(check, cases, references, seed))
+    return HiddenCases(_file_digest(checks_path), seed, runs)
+
+
+def prepare_hidden(checks_path, aid: str, nb, seed=None, builds_dir=None, prepared=None) -> HiddenSession:
+    """Fresh cases and references for every check, the grading build and the static scan.
+
+    ``builds_dir`` caches grading builds (``None``: no build, for in-process use). ``prepared`` (a
+    :class:`HiddenCases` of this run) is used, as a private copy, when it was computed from this very
+    ``checks.py`` with this seed; otherwise the cases and references are computed here.
+    """
+    sources = student_sources(nb)
+    seed = seed if seed is not None else secrets.randbits(63)
+    if prepared is None or not prepared.fits(checks_path, seed):
+        prepared = hidden_cases(checks_path, seed)
+    runs = copy.deepcopy(prepared.runs)
+    checks = [run.check for run in runs.values()]
     withheld = withheld_names(checks)
     build = grading_build(aid, withheld, builds_dir) if builds_dir else None
     hits = scan_withheld(sources, withheld)
@@ -145,12 +176,14 @@ class PrepareHidden(NbGraderPreprocessor):
 
     solutions_dir = Unicode("", help="The course's solutions/ folder (checks.py lives there)").tag(config=True)
     builds_dir = Unicode("", help="Cache of grading builds").tag(config=True)
-    seed = Integer(None, allow_none=True, help="Fixed seed (tests); default: fresh per run").tag(config=True)
+    seed = Integer(None, allow_none=True, help="Seed of this grading run; default: fresh per notebook").tag(config=True)
+    prepared = Any(None, allow_none=True, help="HiddenCases of this run (used only when they fit checks.py and "
+                                              "the seed)").tag(config=True)
 
     def preprocess(self, nb, resources):
         aid = resources["nbgrader"]["assignment"]
         session = prepare_hidden(Path(self.solutions_dir) / aid / "checks.py", aid, nb, self.seed,
-                                 self.builds_dir or None)
+                                 self.builds_dir or None, self.prepared)
         resources.setdefault("convlab", {}).update(session=session, aid=aid)
         return nb, resources
 

@@ -56,6 +56,7 @@ def _stock_autograde(course: Course, aid: str) -> dict[str, float]:
     """Plain nbgrader ``autograde AID`` for every submitted student; returns ``{student: score}``."""
     from nbgrader.api import Gradebook  # noqa: PLC0415 - heavy
     from nbgrader.converters import Autograde  # noqa: PLC0415
+    from nbgrader.converters.base import NbGraderException  # noqa: PLC0415
     from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415
 
     stock = Autograde.class_traits()["autograde_preprocessors"].default()
@@ -65,9 +66,19 @@ def _stock_autograde(course: Course, aid: str) -> dict[str, float]:
     converter = Autograde(coursedir=coursedir, config=cfg)
     converter.force = True
     converter.log = logging.getLogger("bench.nbgrader")
-    converter.start()
+    try:
+        converter.start()
+    except NbGraderException:  # some submission could not be graded (e.g. not a notebook): the rest were
+        pass
     with Gradebook(course.db_url, "convlab") as gb:
         return {s.student.id: float(s.score) for s in gb.assignment_submissions(aid)}
+
+
+def quiet_setup() -> None:
+    """What every benchmark does first: only errors logged, warnings into the log, nbgrader's tools on PATH."""
+    logging.basicConfig(level=logging.ERROR)
+    logging.captureWarnings(True)
+    ensure_tools_on_path()
 
 
 def _timed(fn):
@@ -81,9 +92,7 @@ def main(argv=None) -> int:
     parser.add_argument("aids", nargs="*", help="assignments (default: every one with a checks.py)")
     parser.add_argument("--students", type=int, default=2, help="honest submissions per assignment")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.ERROR)
-    logging.captureWarnings(True)
-    ensure_tools_on_path()
+    quiet_setup()
     source = Course(REPO_ROOT)
     aids = args.aids or [a for a in source.assignment_ids() if source.checks_file(a).is_file()]
     if not aids:
