@@ -10,6 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
+from autograder.editions import DEFAULT, EDITIONS
+
 __all__ = ["main", "build_parser"]
 
 
@@ -24,8 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the release to OUT/<aid>/ instead of assignments/ (course gradebook untouched)")
     r.add_argument("--force", action="store_true",
                    help="replace released folders even when files in them changed since their release")
-    sub.add_parser("start", help="student: copy the released notebooks you do not have yet into mywork/ "
-                                 "(never overwrites; says when a release changed)")
+    st = sub.add_parser("start", help="student: copy the released notebooks you do not have yet into mywork/ "
+                                      "(never overwrites; says when a release changed)")
+    st.add_argument("--lang", choices=EDITIONS, default=DEFAULT,
+                    help="the edition to copy: en (assignments/) or zh, 中文版 (assignments-zh/); same file names")
     c = sub.add_parser("check", help="student self-check: run the visible tests of a notebook")
     c.add_argument("notebook")
     c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
@@ -134,7 +138,7 @@ def main(argv=None) -> int:
         if args.command == "start":
             from autograder.mywork import start  # noqa: PLC0415
 
-            for line in start(course):
+            for line in start(course, edition=args.lang):
                 print(line.text)
             return 0
         if args.command == "collect":
