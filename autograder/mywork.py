@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course import Course
-from autograder.editions import DEFAULT
+from autograder.editions import DEFAULT, EDITIONS
 from autograder.release import file_digest, released_files
 
 __all__ = ["MYWORK", "StartLine", "start"]
@@ -41,6 +41,11 @@ def _release_files(course: Course, edition: str = DEFAULT) -> list[tuple[str, Pa
     return [(f"{folder.name}/{name}", path) for folder in folders for name, path in released_files(folder).items()]
 
 
+def _release_digests(course: Course, rel: str) -> set[str]:
+    """The digests of ``rel`` in every edition's release: a copy of either edition is up to date."""
+    return {file_digest(p) for p in (course.release_dir(e) / rel for e in EDITIONS) if p.is_file()}
+
+
 def start(course: Course, dest=None, edition: str = DEFAULT) -> list[StartLine]:
     """Copy what is missing from ``edition``'s release (``assignments/``, ``assignments-zh/``) into ``dest``
     (default ``mywork/``); one line per file. Every edition has the same file names, so a notebook already
@@ -59,7 +64,7 @@ def start(course: Course, dest=None, edition: str = DEFAULT) -> list[StartLine]:
             shutil.copy2(source, target)
             copied[rel] = file_digest(source)
             lines.append(StartLine("copied", f"copied {released} -> {shown}"))
-        elif rel in copied and copied[rel] != file_digest(source):
+        elif rel in copied and copied[rel] not in _release_digests(course, rel):
             lines.append(StartLine("kept, release updated", (
                 f"kept {shown}: {released} was updated since you copied it; your copy is unchanged. To take "
                 f"the new version, rename your copy (e.g. add -old to its name) and run this again")))
