@@ -7,7 +7,6 @@ runs a real a1 notebook through `convlab-grade check` and `convlab-grade progres
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat

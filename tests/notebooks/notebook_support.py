@@ -7,7 +7,6 @@ names an assignment, so a new folder under ``solutions/`` (with its mutants in
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
