@@ -30,7 +30,8 @@ from jupyter_server.utils import url_path_join
 from nbgrader.server_extensions.validate_assignment.handlers import NbGraderVersionHandler
 from tornado import web
 
-from autograder.selfcheck import format_report, passed, self_check_async
+from autograder.check_cache import check_async
+from autograder.selfcheck import format_report, passed
 
 __all__ = ["validate_reply", "ValidateHandler"]
 
@@ -40,7 +41,7 @@ _HINT = "Fix the exercises not marked pass, then press Validate again."
 async def validate_reply(path: Path) -> dict:
     """The answer to the Validate button for the notebook at ``path`` (nbgrader's reply format)."""
     try:
-        statuses = await self_check_async(path)
+        statuses, _ = await check_async(path)  # in mywork/ it also refreshes what `progress` shows
     except Exception as exc:  # noqa: BLE001 - any failure to run becomes the dialog's error text
         first = " ".join(str(exc).split())[:500]
         return {"success": False, "value": f"convlab-grade check could not run {path.name}: "
