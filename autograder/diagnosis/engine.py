@@ -285,7 +285,7 @@ def classify(results: Sequence[ProbeResult], tag_order: Sequence[str] = ()) -> l
             patterns.append("hardcoded")
         shared = set.intersection(*(set(r.symptoms) for r in failing))
         patterns += [s for r in failing[:1] for s in r.symptoms if s in shared]
-        tag = _separating_tag(values, tag_order or TAG_KINDS)
+        tag = _separating_tag(values, list(tag_order or TAG_KINDS))
         if tag:
             patterns.append(tag)
         if all(r.transposed for r in failing):
