@@ -184,7 +184,7 @@ def _relation(got, want, rtol, atol) -> dict:
     norm = float(np.vdot(r, r))
     if norm > 0:
         k = float(np.vdot(s, r)) / norm
-        if not np.isclose(k, 1) and np.allclose(s, k * r, rtol, atol):
+        if not np.isclose(k, 1) and not np.isclose(k, 0) and np.allclose(s, k * r, rtol, atol):  # 0: all zeros
             found["factor"] = k
     d = (s - r).ravel()
     if d.size and np.allclose(d, d[0], rtol, atol) and not np.isclose(d[0], 0):
