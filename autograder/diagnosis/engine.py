@@ -273,12 +273,11 @@ def classify(results: Sequence[ProbeResult], tag_order: Sequence[str] = ()) -> l
     patterns ``"wrong:<name>"``; symptoms their own id; the rest are :data:`GENERIC`'s keys.
     """
     patterns = []
-    if any(r.mutated for r in results):
-        patterns.append("mutates-input")
+    mutates = ["mutates-input"] if any(r.mutated for r in results) else []
     values = [r for r in results if not r.expects_raise]
     failing = [r for r in values if not r.passed]
     if not failing and all(r.passed for r in results):
-        return patterns
+        return mutates
     if failing:
         passing = [r for r in values if r.passed]
         if passing and all("visible" in r.tags for r in passing) and all("visible" not in r.tags for r in failing):
@@ -304,7 +303,7 @@ def classify(results: Sequence[ProbeResult], tag_order: Sequence[str] = ()) -> l
     for key in ("shape", "dtype"):
         if any(getattr(r, key) for r in failing):
             patterns.append(key)
-    return patterns or ["wrong"]
+    return patterns + mutates if patterns or mutates else ["wrong"]
 
 
 def findings(exercise: ExerciseProbes, patterns: Sequence[str]) -> list[Finding]:
