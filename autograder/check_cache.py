@@ -28,7 +28,7 @@ from autograder.selfcheck import QuestionStatus, self_check_async
 __all__ = ["CACHE", "work_folder", "cached", "remember", "check", "check_async"]
 
 CACHE = ".convlab-progress.json"
-_FORMAT = 1  # bump when what a status means changes: older records are then ignored
+_FORMAT = 2  # bump when what a status means changes: older records are then ignored
 
 
 def work_folder(notebook) -> Path | None:
@@ -54,7 +54,8 @@ def cached(folder: Path, name: str, digest: str) -> list[QuestionStatus] | None:
     if not isinstance(entry, dict) or entry.get("sha256") != digest:
         return None
     try:
-        return [QuestionStatus(s["question"], s["state"], s.get("detail", "")) for s in entry["statuses"]]
+        return [QuestionStatus(s["question"], s["state"], s.get("detail", ""), tuple(s.get("notes", ())))
+                for s in entry["statuses"]]
     except (KeyError, TypeError):
         return None
 
@@ -64,7 +65,8 @@ def remember(folder: Path, name: str, digest: str, statuses: list[QuestionStatus
     folder = Path(folder)
     notebooks = _entries(folder)
     notebooks[name] = {"sha256": digest,
-                       "statuses": [{"question": s.question, "state": s.state, "detail": s.detail} for s in statuses]}
+                       "statuses": [{"question": s.question, "state": s.state, "detail": s.detail,
+                                     "notes": list(s.notes)} for s in statuses]}
     text = json.dumps({"format": _FORMAT, "notebooks": notebooks}, indent=1, sort_keys=True) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=CACHE, suffix=".tmp", dir=folder)
     try:

@@ -11,8 +11,9 @@ with nbgrader's handler, the validation with :mod:`autograder.selfcheck`, the co
 What nbgrader's dialog (0.9.6) can show is fixed by its JavaScript: an empty ``value`` shows
 "Success! Your notebook passes all the tests.", a ``failed`` list shows each entry's ``source`` as
 text under "The following cell failed:" and its ``error`` as HTML, and ``success: false`` shows the
-``value`` under "There was an error running the validate command:". So a passing notebook gets the
-first, anything else one ``failed`` entry holding the whole ``convlab-grade check`` report, and a
+``value`` under "There was an error running the validate command:". So a passing notebook (every
+exercise passes its visible tests and the diagnosis finds nothing) gets the first, anything else one
+``failed`` entry holding the whole ``convlab-grade check`` report (with the diagnosis's lines), and a
 notebook that cannot be run the third.
 
 Enabled by ``lab-config/jupyter_server_config.json``, which ``make lab`` puts on

@@ -58,11 +58,11 @@ class NotebookProgress:
 
     @property
     def passed_points(self) -> float:
-        return sum(p for s, p in zip(self.statuses, self.points) if s.state == "pass")
+        return sum(p for s, p in zip(self.statuses, self.points) if s.passes)
 
     @property
     def passed(self) -> int:
-        return sum(s.state == "pass" for s in self.statuses)
+        return sum(s.passes for s in self.statuses)
 
     @property
     def hours_left(self) -> float | None:
@@ -178,7 +178,7 @@ def format_progress(rows: list[NotebookProgress], folder_label: str = "mywork/")
         elif row.state == "broken":
             lines.append(f"    could not run: {row.detail}")
         else:
-            marks = [f"{n if n is not None else k + 1} {_MARKS[s.state]}"
+            marks = [f"{n if n is not None else k + 1} {_MARKS[s.state]}{'?' if s.state == 'pass' and s.notes else ''}"
                      for k, (n, s) in enumerate(zip(row.numbers, row.statuses))]
             lines.append("    " + "   ".join(marks) + ("   (unchanged since its last check)" if row.reused else ""))
     passed = sum(r.passed for r in rows)
@@ -206,7 +206,7 @@ def next_step(rows: list[NotebookProgress], root: Path) -> str:
             return (f"Next: {where} could not be run ({row.detail}). Open it in JupyterLab, fix what stops it, "
                     f"then run `convlab-grade check {where}`")
         for number, status in zip(row.numbers, row.statuses):
-            if status.state == "pass":
+            if status.passes:
                 continue
             title = status.question
             hint = f"; stuck? `convlab-grade hint {where} {number}`" if number is not None else ""
@@ -214,7 +214,9 @@ def next_step(rows: list[NotebookProgress], root: Path) -> str:
                 return (f"Next: open {where} and start with {title}; then run `convlab-grade check {where}`")
             if status.state == "unanswered":
                 return f"Next: write {title} in {where}, then run `convlab-grade check {where}`{hint}"
-            verdict = "fails its visible tests" if status.state == "fail" else "raises an error"
-            return (f"Next: {title} in {where} {verdict} ({status.detail}). Fix it, then run "
+            verdict = {"fail": "fails its visible tests", "error": "raises an error"}.get(
+                status.state, "passes its visible tests, but the diagnosis finds a problem")
+            why = status.notes[0].strip() if status.state == "pass" else status.detail
+            return (f"Next: {title} in {where} {verdict} ({why}). Fix it, then run "
                     f"`convlab-grade check {where}`{hint}")
     return "Next: nothing left: every exercise passes its visible tests. Hidden tests run when your notebooks are graded."

@@ -193,11 +193,11 @@ def test_an_unchanged_notebook_reuses_its_verdicts_and_an_edited_one_is_checked_
 
 def test_a_torn_record_is_ignored_and_rewritten_whole(course):
     _work(_mine(course, "x1_first"), {1: "pass"})
-    (course.root / "mywork" / CACHE).write_text('{"format": 1, "notebooks": {"x1_first/x1_')
+    (course.root / "mywork" / CACHE).write_text('{"format": 2, "notebooks": {"x1_first/x1_')
     runner = Runner()
     course_progress(course, runner=runner)
     assert runner.runs == ["x1_first"]
-    assert json.loads((course.root / "mywork" / CACHE).read_text())["format"] == 1
+    assert json.loads((course.root / "mywork" / CACHE).read_text())["format"] == 2
     assert sorted(p.name for p in (course.root / "mywork").iterdir() if p.is_file()) == [COPIED, CACHE]
 
 
@@ -346,3 +346,22 @@ def test_check_and_progress_on_a_real_a1(tmp_path, capsys):
     row = course_progress(course, runner=must_not_run)[0]  # ... and progress reuses it
     assert row.reused and row.passed == 7 and row.hours_left == 0
     assert next_step([row], root).startswith("Next: nothing left")
+
+
+def test_a_pass_the_diagnosis_doubts_is_not_counted_and_is_the_next_step(tmp_path):
+    """A hard-coded answer passes its visible tests; the diagnosis says so, and progress does not count it."""
+    doubted = QuestionStatus("Exercise 1 (4 points) out_size", "pass", "1 visible test cell(s)",
+                             ("diagnosis: passes the visible tests but fails on other inputs",))
+    assert not doubted.passes and QuestionStatus("Exercise 1 (4 points) out_size", "pass").passes
+    cache = tmp_path / "mywork"
+    cache.mkdir()
+    remember(cache, "x.ipynb", "d1", [doubted])
+    assert cached(cache, "x.ipynb", "d1") == [doubted], "the diagnosis survives the cache"
+    row = NotebookProgress("x1_first", Path("mywork/x1_first/x1_first.ipynb"), "checked",
+                           (QuestionStatus("Exercise 1 (4 points) f1", "pass"), doubted), (4.0, 6.0), (1, 2), 1.0)
+    assert row.passed == 1 and row.passed_points == 4 and row.hours_left == pytest.approx(0.6)
+    assert "2 pass?" in format_progress([row])
+    step = next_step([row], Path.cwd())
+    assert step.startswith("Next: Exercise 1 (4 points) out_size in mywork/x1_first/x1_first.ipynb passes its visible "
+                           "tests, but the diagnosis finds a problem (diagnosis: passes the visible tests but fails "
+                           "on other inputs). Fix it"), step
