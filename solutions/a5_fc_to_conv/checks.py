@@ -315,7 +315,7 @@ QUESTIONS = [
     # r = 32 / 8 shifts along each axis
     answer_check("q3_shifted_passes", "q3_shifted_passes_hidden", (32 // 8) ** 2),
     # padding: the crop's border features see zeros in its own pass, canvas pixels in the big one
-    answer_check("q4_padded_map", "q4_padded_map_hidden", "B"),
+    answer_check("q4_padded_map", "q4_padded_map_hidden", "C"),
 ]
 
 CHECKS = [

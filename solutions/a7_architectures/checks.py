@@ -451,7 +451,7 @@ QUESTIONS = [
     # depthwise 3x3 per channel, then 1x1 pointwise
     answer_check("q2_separable_weights", "q2_separable_weights_hidden", 3 * 3 * 32 + 32 * 64),
     # activations in the early CONV layers, parameters in the FC layers
-    answer_check("q3_where_vgg", "q3_where_vgg_hidden", "B"),
+    answer_check("q3_where_vgg", "q3_where_vgg_hidden", "D"),
     # activations and gradients, float32, 16 images, in MiB; "to one decimal"
     answer_check("q4_training_mib", "q4_training_mib_hidden", 10_000_000 * 2 * 4 * 16 / 2**20, rtol=0, atol=0.06),
 ]
