@@ -88,7 +88,7 @@ def test_the_check_catches_a_rung_that_pastes_the_solution():
 
 
 @pytest.mark.parametrize("aid", AIDS)
-def test_the_release_ships_the_ladder_and_start_copies_it(aid, tmp_path):
+def test_the_release_ships_the_ladder(aid):
     released = REPO / "assignments" / aid / hints.LADDER_FILE
     assert released.read_bytes() == (REPO / "solutions" / aid / hints.LADDER_FILE).read_bytes()
     record = json.loads((REPO / "assignments" / aid / ".convlab-release.json").read_text())
