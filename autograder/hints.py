@@ -253,8 +253,9 @@ def command_hint(notebook, exercise: int, *, all_taken: bool = False) -> str:
 def _session_notebook() -> Path | None:
     """The notebook this kernel serves (Jupyter's ``JPY_SESSION_NAME``), or ``None`` outside a Jupyter session.
 
-    ``convlab-grade check``, Validate and the grader run notebooks without a session: there a ``hint()``
-    left in a cell takes nothing, so checking a notebook never climbs its ladders.
+    ``convlab-grade check`` and Validate run notebooks without a session: there a ``hint()`` left in a
+    cell takes nothing, so checking a notebook never climbs its ladders. (The grading sandbox has only
+    a stand-in of this module, written by ``autograder.grading_build``.)
     """
     named = os.environ.get("JPY_SESSION_NAME")
     if named and Path(named).suffix == ".ipynb" and Path(named).is_file():
@@ -274,7 +275,7 @@ def hint(exercise: int, *, notebook=None, all_taken: bool = False) -> None:
 
     path = Path(notebook) if notebook is not None else _session_notebook()
     if path is None:
-        print(f"hint({exercise}): not in a JupyterLab session (a check or grading run): no hint taken")
+        print(f"hint({exercise}): not in a JupyterLab session (a check run): no hint taken")
         return
     shown = take_hint(path, exercise, via="notebook", all_taken=all_taken)
     if shown.new is not None:
