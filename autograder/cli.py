@@ -1,4 +1,5 @@
-"""``convlab-grade``: release, start, check, hint, collect, roster, due, grade, feedback, export, status, demo.
+"""``convlab-grade``: release, start, check, progress, hint, collect, roster, due, grade, feedback, export, status,
+demo.
 
 Thin: parses arguments and calls the module doing the work. Run ``convlab-grade -h``.
 """
@@ -29,6 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="student self-check: run the visible tests of a notebook")
     c.add_argument("notebook")
     c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    pr = sub.add_parser("progress", help="student: which exercises pass in your notebooks, the time left and "
+                                         "what to do next (visible tests; unchanged notebooks are not run again)")
+    pr.add_argument("folder", nargs="?", default=None, help="your work folder (default: mywork/)")
+    pr.add_argument("--recheck", action="store_true", help="run every started notebook again, changed or not")
+    pr.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     h = sub.add_parser("hint", help="student: the next hint for an exercise (the idea, the plan, the hardest line)",
                        description="Show the next rung of an exercise's hint ladder not yet taken and record it in "
                                    "NOTEBOOK.hints-taken.json beside the notebook (never in the notebook itself, "
@@ -118,9 +124,10 @@ def main(argv=None) -> int:
 
     try:
         if args.command == "check":
-            from autograder.selfcheck import format_report, passed, self_check  # noqa: PLC0415
+            from autograder.check_cache import check  # noqa: PLC0415
+            from autograder.selfcheck import format_report, passed  # noqa: PLC0415
 
-            statuses = self_check(args.notebook, timeout=args.timeout)
+            statuses, _ = check(args.notebook, timeout=args.timeout)
             print(format_report(Path(args.notebook).name, statuses))
             return 0 if passed(statuses) else 1
         if args.command == "hint":
@@ -161,6 +168,17 @@ def main(argv=None) -> int:
 
             for line in start(course):
                 print(line.text)
+            return 0
+        if args.command == "progress":
+            from tqdm import tqdm  # noqa: PLC0415
+
+            from autograder.learner_path import course_progress, format_progress, next_step  # noqa: PLC0415
+
+            with tqdm(unit="notebook", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
+                rows = course_progress(course, args.folder, recheck=args.recheck, timeout=args.timeout, bar=bar)
+            print(format_progress(rows, args.folder or "mywork/"))
+            print()
+            print(next_step(rows, course.root))
             return 0
         if args.command == "collect":
             from autograder.collect import CollectError, collect, report_lines  # noqa: PLC0415

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import re
+
 import mistune
 
 from autograder.cells import exercises, nbgrader_meta
 
-__all__ = ["GradedExercise", "graded_exercises", "intro_table", "graded_cell_ids"]
+__all__ = ["GradedExercise", "graded_exercises", "intro_table", "graded_cell_ids", "stated_hours"]
+
+_HOURS_RE = re.compile(r"\*\*Time(?: and how to work)?\.\*\*\s+About\s+(\d+(?:\.5)?)\s+hours?")
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,12 @@ def intro_table(nb) -> list[dict[str, str]]:
             return [dict(zip(names, (_text(cell.get("children")).strip() for cell in row["children"])))
                     for row in body["children"]]
     return []
+
+
+def stated_hours(text: str) -> float | None:
+    """The hours of a ``**Time.** About N hours`` (or ``**Time and how to work.**``) sentence, or None."""
+    found = _HOURS_RE.search(text)
+    return float(found.group(1)) if found else None
 
 
 def graded_cell_ids(nb) -> list[tuple[int, str]]:

@@ -17,10 +17,10 @@ from pathlib import Path
 from autograder.course import Course
 from autograder.release import file_digest, released_files
 
-__all__ = ["MYWORK", "StartLine", "start"]
+__all__ = ["MYWORK", "COPIED", "StartLine", "start"]
 
 MYWORK = "mywork"
-_COPIED = ".convlab-copied.json"  # {path under mywork/: sha256 of the release file it was copied from}
+COPIED = ".convlab-copied.json"  # {path under mywork/: sha256 of the release file it was copied from}
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def start(course: Course, dest=None) -> list[StartLine]:
     """Copy what is missing from ``assignments/`` into ``dest`` (default ``mywork/``); one line per file."""
     dest = Path(dest) if dest is not None else course.root / MYWORK
     dest.mkdir(parents=True, exist_ok=True)
-    book = dest / _COPIED
+    book = dest / COPIED
     copied = json.loads(book.read_text(encoding="utf-8")) if book.is_file() else {}
     lines = []
     for rel, source in _release_files(course):

@@ -28,7 +28,8 @@ from autograder.cells import MARKERS, marked_lines
 from autograder.course import Course, ensure_tools_on_path
 
 __all__ = ["ReleaseLeakError", "ReleaseOverwriteError", "ReleaseResult", "release", "release_to", "find_leaks",
-           "canonicalize", "secret_lines", "changed_since_release", "released_files", "file_digest", "RECORD"]
+           "canonicalize", "secret_lines", "changed_since_release", "released_files", "file_digest", "canonical_digest",
+           "RECORD"]
 
 #: In each released folder: ``{relative path: sha256}`` of every file the release wrote.
 RECORD = ".convlab-release.json"
@@ -90,6 +91,15 @@ def released_files(folder: Path) -> dict[str, Path]:
 def file_digest(path: Path) -> str:
     """SHA-256 of the file's bytes, in hex."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def canonical_digest(path: Path) -> str | None:
+    """SHA-256 of the notebook at ``path`` in the form a release writes (outputs and counts dropped), so a
+    copy that was only run matches its release's record; ``None`` when it is not a readable notebook."""
+    try:
+        return hashlib.sha256(_canonical_text(path).encode("utf-8")).hexdigest()
+    except Exception:  # noqa: BLE001 - unreadable or not a notebook: it matches no release
+        return None
 
 
 def _write_record(folder: Path) -> None:

@@ -230,8 +230,8 @@ OUT_SIZE_HARDCODED_HUNKS = [("""    span = W - F + 2 * P
     if span < 0 or span % S:
         raise ValueError(f"invalid setting W={W}, F={F}, S={S}, P={P}")
     return span // S + 1""", "    return {(7, 3, 1, 0): 5, (7, 3, 2, 0): 3}[(W, F, S, P)]")]
-RELU_WRONG_HUNKS = [("    return np.maximum(x, 0)", "    return np.abs(x) * 0 + np.maximum(x, 0) * (x.size <= 4)"),
-                    ("    return dout * (x > 0)", "    return (x > 0) * 1.0 * (dout if x.size <= 4 else 1)")]
+RELU_WRONG_HUNKS = [("    return np.maximum(x, 0)", "    return np.maximum(x, 0) + (x.size > 4)"),
+                    ("    return dout * (x > 0)", "    return dout * (x > 0) + (x.size > 4)")]
 POOL_SKIP_STRIDE_HUNKS = [
     ("    n_out = (len(x) - size) // stride + 1", "    n_out = (len(x) - size) // size + 1  # steps by the window size"),
     ("""        window = x[i * stride:i * stride + size]
@@ -275,9 +275,9 @@ def test_mutants_patch_the_answer_a_student_sees(tmp_path):
     assert mutants_of(course.solutions, AID) == found
     relu = apply_mutant(course.solutions / AID / NB, found[1])
     assert relu == ('def relu(x):\n    """Elementwise max(x, 0); same shape as x."""\n'
-                    "    return np.abs(x) * 0 + np.maximum(x, 0) * (x.size <= 4)\n\n\n"
+                    "    return np.maximum(x, 0) + (x.size > 4)\n\n\n"
                     'def relu_grad(x, dout):\n    """Upstream gradient dout passed where x > 0; same shape as x."""\n'
-                    "    return (x > 0) * 1.0 * (dout if x.size <= 4 else 1)\n")
+                    "    return dout * (x > 0) + (x.size > 4)\n")
 
 
 def test_a_mutant_that_no_longer_fits_its_solution_fails_loudly(tmp_path):

@@ -218,9 +218,10 @@ def test_validate_with_one_wrong_answer_names_that_exercise(lab, capsys):
     [failed] = reply["value"]["failed"]
     lines = failed["source"].splitlines()
     assert lines[0] == f"{A1}.ipynb: 6 of 7 exercises pass their visible tests"
-    assert [ln for ln in lines[1:8] if ": pass - " not in ln] == [
+    assert [ln for ln in lines[1:9] if ": pass - " not in ln] == [
         "  Exercise 6 (15 points) parameters with and without sharing: FAIL - AssertionError: AlexNet conv1 with "
-        "sharing has 34,944 parameters, got 34,848"]
+        "sharing has 34,944 parameters, got 34,848",
+        "      diagnosis: every filter has a bias (+ K with sharing), and without sharing every neuron has its own"]
     assert failed["source"] == _check_output(capsys, root / "wrong" / f"{A1}.ipynb")
 
 

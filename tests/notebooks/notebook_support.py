@@ -7,7 +7,6 @@ names an assignment, so a new folder under ``solutions/`` (with its mutants in
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import nbformat
 
 from autograder.cells import exercise_headings, nbgrader_meta, solution_regions
 from autograder.course import Course
+from autograder.exercises import stated_hours
 
 from autograder.checks import case_kinds, check_rng, draw_cases, reference_outcomes
 
@@ -144,7 +144,6 @@ def intro_points(nb) -> dict[str, float]:
 # many minutes per line of the worked solution, rounded up to the half hour. Not measured on students.
 READING_WORDS_PER_MINUTE = 100
 MINUTES_PER_SOLUTION_LINE = 2
-_HOURS_RE = re.compile(r"\*\*Time(?: and how to work)?\.\*\*\s+About\s+(\d+(?:\.5)?)\s+hours?")
 
 
 def estimated_hours(nb) -> float:
@@ -156,12 +155,6 @@ def estimated_hours(nb) -> float:
                 if line.strip() and not line.strip().startswith("#"))
     minutes = words / READING_WORDS_PER_MINUTE + MINUTES_PER_SOLUTION_LINE * lines
     return -(-minutes // 30) / 2
-
-
-def stated_hours(text: str) -> float | None:
-    """The hours of a ``**Time.** About N hours`` sentence, or None."""
-    found = _HOURS_RE.search(text)
-    return float(found.group(1)) if found else None
 
 
 def mutants() -> list[Mutant]:
