@@ -115,3 +115,21 @@ def test_chinese_solution_earns_full_marks_and_chinese_feedback(aid, released_co
         assert chinese_words in page, f"{aid} (zh): the feedback page lacks {chinese_words!r}"
     for english_words in ("Grader's notes", "full marks", "Student's answer", "hidden tests:"):
         assert english_words not in page, f"{aid} (zh): the feedback page still says {english_words!r}"
+
+
+def test_a_hint_left_in_an_answer_cell_costs_nothing_in_the_sandbox(released_course, tmp_path):
+    # the sandbox holds no autograder.hints but the grading build's stand-in; without it this import fails
+    # and the answer cell's function is never defined
+    import nbformat  # noqa: PLC0415
+
+    from autograder.cells import grade_id, strip_solution_markers  # noqa: PLC0415
+    from autograder.testing import grade_notebook, make_submission  # noqa: PLC0415
+
+    aid = "a1_volumes"
+    cell = next(c for c in nbformat.read(solution_notebook(aid), as_version=4).cells
+                if c.cell_type == "code" and "def effective_kernel_size" in c.source)
+    source = "from autograder.hints import hint\nhint(5)\n" + strip_solution_markers(cell.source)
+    submission = tmp_path / f"{aid}.ipynb"
+    make_submission(solution_notebook(aid), {grade_id(cell): source}, submission)
+    result = grade_notebook(aid, submission, released_course(aid).root, student="hint_in_answer")
+    assert result.status == "graded" and result.score == result.max_score > 0, (result.cells, result.notes)
