@@ -3,7 +3,8 @@
 Generates ``--students`` submissions (default 100) of one assignment (default ``a1_volumes``), mixed:
 half correct, a quarter partly wrong (one of the assignment's mutants from ``solutions/<aid>/mutants/``
 each, in turn), 15% broken (not a notebook) and 10% hanging (the first answer cell sleeps past the
-cell limit); from 4 submissions on, at least one of each kind. The same class is graded, each in a fresh copy of the course:
+cell limit); from 4 submissions on, at least one of each kind. The same class is graded, each in a
+fresh copy of the course:
 
 - ``nbgrader``: stock sequential ``nbgrader autograde`` (its own chain, the ordinary kernel; its hidden
   cells find no trusted checks and fail at once, so its scores are not compared);

@@ -73,10 +73,10 @@ def test_reading_a_function_or_module_in_a_skipped_cell_is_fine_but_data_is_not(
 
 def test_nbgrader_cells_and_kernel_magics_cannot_be_skipped():
     nb = _nb(("skip", "%matplotlib inline\n"), ("skip", "%time print(1)\n"))
-    graded = new_code_cell("x = 1", metadata={"tags": [SKIP_TAG], "nbgrader": {"grade": True, "grade_id": "h",
-                                                                              "points": 1, "solution": False}})
-    visible = new_code_cell("assert True", metadata={"tags": [SKIP_TAG], "nbgrader": {"grade": False,
-                                                                                      "grade_id": "t", "solution": False}})
+    hidden = {"grade": True, "grade_id": "h", "points": 1, "solution": False}
+    tests = {"grade": False, "grade_id": "t", "solution": False}
+    graded = new_code_cell("x = 1", metadata={"tags": [SKIP_TAG], "nbgrader": hidden})
+    visible = new_code_cell("assert True", metadata={"tags": [SKIP_TAG], "nbgrader": tests})
     nb.cells += [graded, visible]
     problems = skip_problems(nb)
     assert len(problems) == 3, problems
