@@ -259,7 +259,8 @@ def _pool_probes(rng):
     def tags(N, C, H, W, size, S):
         return _tags(N, C, H, W, *size, S, 0)
 
-    probes = [Probe(dict(x=rng.standard_normal((2, 3, 7, 9)), size=3, stride=2), ("visible", *tags(2, 3, 7, 9, (3, 3), 2)))]
+    probes = [Probe(dict(x=rng.standard_normal((2, 3, 7, 9)), size=3, stride=2),
+                    ("visible", *tags(2, 3, 7, 9, (3, 3), 2)))]
     probes += [Probe(dict(x=rng.standard_normal((N, C, H, W)), size=size, stride=S), tags(N, C, H, W, size, S))
                for N, C, H, W, size, S in _POOLS]
     probes.append(Probe(dict(x=rng.standard_normal((1, 2, 8, 8)), size=3, stride=2), ("invalid",)))  # 6.5 / 2
