@@ -113,8 +113,8 @@ COL2IM = ExerciseProbes(
     hints={
         "overlap": "overlapping receptive fields share input pixels: each tap's block must be added into "
                    "x_pad (+=), not written over what earlier taps put there",
-        "pad0": "how do you cut the padding off x_pad when pad = 0? x_pad[:, :, 0:-0] is empty: slice from "
-                "pad to pad + H (and pad + W)",
+        "pad0": "how do you cut the padding off x_pad when pad = 0? x_pad[:, :, 0:-0] is empty: count the "
+                "slice's end from the start of the axis, not from its end",
         "pad>0": "the columns index the padded input: scatter into an (H + 2P, W + 2P) array, then drop the "
                  "P rows and columns on each side",
         "stride>1": "tap (p, q) of window (i, j) is pixel (i*S + p, j*S + q) of the padded input: step the "
