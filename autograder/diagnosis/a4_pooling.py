@@ -28,7 +28,7 @@ _GEOMETRIES = [  # (N, C, H, W, (PH, PW), S): each kind of input on its own
 ]
 _INVALID = [(1, 1, 9, 9, (2, 2), 2), (1, 2, 7, 8, (2, 3), 2)]  # (9 - 2)/2 and (7 - 2)/2 windows
 
-KINDS = {"nonsquare-window": "only with non-square windows (PH != PW)"}
+_KINDS = {"nonsquare-window": "only with non-square windows (PH != PW)"}
 
 
 class _Cache(NamedTuple):
@@ -113,7 +113,7 @@ MAX_FORWARD = ExerciseProbes(
     probes=_pool_probes,
     components=("out", "switches"),
     symptoms=(Symptom("one-window-short", _one_window_short),),
-    kinds=KINDS,
+    kinds=_KINDS,
     hints={
         "one-window-short": "count the windows, not the steps between them: a window fits at rows 0, S, 2S ... "
                             "up to H - PH, one more than (H - PH) / S",
@@ -157,7 +157,7 @@ MAX_BACKWARD = ExerciseProbes(
     reference=lambda c: _max_backward(c.dout, _Cache(c.x.shape, tuple(c.size), c.stride, c.switches)),
     probes=_backward_probes,
     symptoms=(Symptom("whole-window", _whole_window),),
-    kinds=KINDS,
+    kinds=_KINDS,
     hints={
         "whole-window": "only the winner of each window (its switch) receives that window's gradient; the other "
                         "pixels of the window get nothing from it",
@@ -173,6 +173,30 @@ MAX_BACKWARD = ExerciseProbes(
 )
 
 
+# --- exercises 3 and 4: average and L2-norm pooling ------------------------------------------------
+
+_FORWARD_HINTS = {  # what the average and the L2 forward passes share
+    "nonsquare": "Ho comes from H and PH, Wo from W and PW: check which one each size and each slice uses",
+    "overlap": "window (i, j) starts at row i*S and column j*S: step by the stride, not by the window size",
+    "no-raise": "take Ho and Wo from pool_output_size, which raises ValueError when the window does not tile "
+                "the input",
+}
+
+
+def _forward_exercise(cell, library_forward, withhold, hints):
+    """The forward pass of average or L2 pooling (named as the library's), judged on its output."""
+    return ExerciseProbes(
+        cell=cell,
+        function=library_forward.__name__,
+        call=lambda fn, c: fn(c.x, size=c.size, stride=c.stride)[0],
+        reference=lambda c: library_forward(c.x, size=c.size, stride=c.stride)[0],
+        probes=_pool_probes,
+        kinds=_KINDS,
+        hints={**_FORWARD_HINTS, **hints},
+        withhold=withhold,
+    )
+
+
 # --- exercise 3: average pooling --------------------------------------------------------------------
 
 def _avg_backward_reference(c):
@@ -184,23 +208,10 @@ def _not_averaged(entries, got, want):
     return np.allclose(got, want * PH * PW)
 
 
-AVG_FORWARD = ExerciseProbes(
-    cell="avg_pool",
-    function="avg_pool_forward",
-    call=lambda fn, c: fn(c.x, size=c.size, stride=c.stride)[0],
-    reference=lambda c: layers.avg_pool_forward(c.x, size=c.size, stride=c.stride)[0],
-    probes=_pool_probes,
-    kinds=KINDS,
-    hints={
-        "nonsquare-window": "size may be a pair (PH, PW): each window is PH rows by PW columns, and both set "
-                            "the output size",
-        "nonsquare": "Ho comes from H and PH, Wo from W and PW: check which one each size and each slice uses",
-        "overlap": "window (i, j) starts at row i*S and column j*S: step by the stride, not by the window size",
-        "no-raise": "take Ho and Wo from pool_output_size, which raises ValueError when the window does not tile "
-                    "the input",
-    },
-    withhold=_AVG,
-)
+AVG_FORWARD = _forward_exercise("avg_pool", layers.avg_pool_forward, _AVG, {
+    "nonsquare-window": "size may be a pair (PH, PW): each window is PH rows by PW columns, and both set the "
+                        "output size",
+})
 
 AVG_BACKWARD = ExerciseProbes(
     cell="avg_pool",
@@ -209,7 +220,7 @@ AVG_BACKWARD = ExerciseProbes(
     reference=_avg_backward_reference,
     probes=lambda rng: _pool_probes(rng, dout=True),
     symptoms=(Symptom("not-averaged", _not_averaged),),
-    kinds=KINDS,
+    kinds=_KINDS,
     hints={
         "not-averaged": "an average weighs each of its PH*PW pixels by 1/(PH*PW): each pixel gets that share of "
                         "the window's gradient, not all of it",
@@ -226,21 +237,9 @@ def _l2_backward_reference(c):
     return layers.l2_pool_backward(c.dout, layers.l2_pool_forward(c.x, size=c.size, stride=c.stride)[1])
 
 
-L2_FORWARD = ExerciseProbes(
-    cell="l2_pool",
-    function="l2_pool_forward",
-    call=lambda fn, c: fn(c.x, size=c.size, stride=c.stride)[0],
-    reference=lambda c: layers.l2_pool_forward(c.x, size=c.size, stride=c.stride)[0],
-    probes=_pool_probes,
-    kinds=KINDS,
-    hints={
-        "nonsquare-window": "size may be a pair (PH, PW): each window is PH rows by PW columns",
-        "overlap": "window (i, j) starts at row i*S and column j*S: step by the stride, not by the window size",
-        "no-raise": "take Ho and Wo from pool_output_size, which raises ValueError when the window does not tile "
-                    "the input",
-    },
-    withhold=_L2,
-)
+L2_FORWARD = _forward_exercise("l2_pool", layers.l2_pool_forward, _L2, {
+    "nonsquare-window": "size may be a pair (PH, PW): each window is PH rows by PW columns",
+})
 
 L2_BACKWARD = ExerciseProbes(
     cell="l2_pool",
@@ -249,7 +248,7 @@ L2_BACKWARD = ExerciseProbes(
                                    tuple(c.size), c.stride)),
     reference=_l2_backward_reference,
     probes=lambda rng: _pool_probes(rng, dout=True),
-    kinds=KINDS,
+    kinds=_KINDS,
     hints={
         "overlap": "a pixel in two overlapping windows gets a gradient from each: add into dx (+=), don't "
                    "overwrite what an earlier window put there",
@@ -279,7 +278,7 @@ DISCARDED_FRACTION = ExerciseProbes(
     call=lambda fn, c: fn(c.x, size=c.size, stride=c.stride),
     reference=_discarded_reference,
     probes=_discarded_probes,
-    kinds=KINDS,
+    kinds=_KINDS,
     hints={
         "overlap": "when windows overlap, one entry can win several windows and others lie in several windows "
                    "but win none: count the entries that win no window at all, not 1 - 1/(PH*PW)",
@@ -315,7 +314,7 @@ AVG_POOL_AS_CONV = ExerciseProbes(
     reference=_as_conv_reference,
     probes=_as_conv_probes,
     components=("w", "b"),
-    kinds=KINDS,
+    kinds=_KINDS,
     hints={
         "channels>1": "pooling never mixes channels: filter k reads channel k only, so w[k, c] is zero for c != k",
         "nonsquare-window": "the filters are PH x PW: both the shape and the weight 1/(PH*PW) use the two sides",
