@@ -42,12 +42,13 @@ def _unanswered(fn) -> bool:
 
 def diagnose_namespace(aid: str, namespace: dict) -> dict[str, list[Finding]]:
     """``{solution cell: findings}`` for every exercise whose function ``namespace`` defines
-    (stubs skipped); an exercise diagnosed correct maps to ``[]``."""
-    out = {}
+    (stubs skipped); an exercise diagnosed correct maps to ``[]``. A cell holding several exercises'
+    functions (a forward and a backward pass) gets their findings in the order of ``EXERCISES``."""
+    out: dict[str, list[Finding]] = {}
     for exercise in exercises_of(aid) or []:
         fn = namespace.get(exercise.function)
         if callable(fn) and not _unanswered(fn):
-            out[exercise.cell] = diagnose(exercise, namespace)
+            out.setdefault(exercise.cell, []).extend(diagnose(exercise, namespace))
     return out
 
 
