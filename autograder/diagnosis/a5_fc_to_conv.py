@@ -193,7 +193,8 @@ CONV_SPEC = ExerciseProbes(
     reference=lambda c: _layers(fc_to_conv(ConvNet(c.spec, tuple(c.input_shape), dtype=np.float64)).spec),
     probes=_spec_probes,
     symptoms=(Symptom("no-p0", _dropped_p0),),
-    kinds={"odd": "only when the first FC layer sees an odd height or width",
+    kinds={"nonsquare": "only when the first FC layer sees a volume whose height and width differ",
+           "odd": "only when the first FC layer sees an odd height or width",
            "even": "only when the first FC layer sees an even height and width"},
     hints={
         "no-p0": "write the converted layer's padding out (p0): without it an odd filter gets the spec's "
@@ -270,8 +271,8 @@ FC_TO_CONV = ExerciseProbes(
     probes=_to_conv_probes,
     symptoms=(Symptom("single-precision", _single_precision),),
     hints={
-        "single-precision": "the scores agree only to float32 precision: the converted net computes in float32: pass the original net's dtype on to ConvNet (and "
-                   "its reg and state)",
+        "single-precision": "the converted net computes in float32 (its scores agree only to float32 "
+                            "precision): pass the original net's dtype on to ConvNet, and its reg and state",
         "withheld": "build the new ConvNet from conv_spec and fc_as_conv yourself; the library's converter is "
                     "not in the grader's copy of the library",
     },
