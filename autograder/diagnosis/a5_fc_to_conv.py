@@ -339,13 +339,11 @@ MULTIPLY_ADDS = ExerciseProbes(
 # --- exercise 4a: score_map -------------------------------------------------------------------------
 
 def _crop_scores(net, image, step):
+    """The original net's scores of every crop taken every ``step`` pixels, one crop at a time."""
     _, H, W = net.input_shape
-    rows, cols = (image.shape[2] - H) // step + 1, (image.shape[3] - W) // step + 1
-    out = np.empty((image.shape[0], net.num_classes, rows, cols))
-    for i in range(rows):
-        for j in range(cols):
-            out[:, :, i, j] = net.loss(image[:, :, i * step:i * step + H, j * step:j * step + W])
-    return out
+    tops, lefts = range(0, image.shape[2] - H + 1, step), range(0, image.shape[3] - W + 1, step)
+    rows = [np.stack([net.loss(image[:, :, i:i + H, j:j + W]) for j in lefts], axis=-1) for i in tops]
+    return np.stack(rows, axis=-2)  # (N, K, rows, cols)
 
 
 _MAP_NETS = [  # (spec, input_shape, extra rows, extra columns, N): extra pixels beyond one crop
