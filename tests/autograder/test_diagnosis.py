@@ -86,6 +86,24 @@ def test_each_mutant_gets_the_hint_naming_its_bug(aid, mutant):
     assert mutant.hint in patterns, f"{mutant.label}: diagnosis {patterns}, expected {mutant.hint!r} among them"
 
 
+def test_unanswered_functions_and_classes_are_not_diagnosed():
+    from autograder.diagnosis.runner import _unanswered
+
+    def stub():
+        raise NotImplementedError
+
+    class Stub:
+        def __init__(self):
+            raise NotImplementedError
+
+    class Answered:
+        def __init__(self):
+            self.params = {}
+
+    assert _unanswered(stub) and _unanswered(Stub)
+    assert not _unanswered(lambda: 1) and not _unanswered(Answered)
+
+
 def test_not_yet_lists_only_assignments_without_a_module():
     assert NOT_YET <= set(AIDS)
     for aid in AIDS:
