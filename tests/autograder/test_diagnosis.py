@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"
 AIDS = sorted(p.parent.name for p in SOLUTIONS.glob("*/checks.py"))
 #: Assignments whose diagnosis module (autograder/diagnosis/<aid>.py) is still to be written.
-NOT_YET = {"a3_im2col", "a4_pooling", "a5_fc_to_conv", "a6_convnet", "a7_architectures"}
+NOT_YET = {"a3_im2col", "a4_pooling", "a5_fc_to_conv", "a6_convnet"}
 
 
 def _solution(aid):
@@ -104,7 +104,8 @@ def test_each_exercise_withholds_what_its_hidden_checks_withhold(aid):
             hidden.setdefault(owner, set()).add(meta["grade_id"])
     for exercise in exercises_of(aid):
         expected = {name for c in checks if c.grade_id in hidden.get(exercise.cell, ()) for name in c.withhold}
-        assert expected and set(exercise.withhold) == expected, exercise.cell
+        assert hidden.get(exercise.cell), f"{exercise.cell}: no hidden-test cell follows this solution cell"
+        assert set(exercise.withhold) == expected, exercise.cell
 
 
 # --- the pure classifier, on plain results --------------------------------------------------------
