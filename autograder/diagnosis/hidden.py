@@ -19,8 +19,8 @@ from autograder.kernel.protocol import Outcome
 
 __all__ = ["exercise_of_check", "diagnose_check", "diagnosis_lines"]
 
-#: The answer the trusted step records for a case the kernel never answered: not the student's mistake.
-_NO_ANSWER = "autograder.NoAnswer"
+#: Answers that are no attempt: a case the kernel never answered, nbgrader's untouched stub.
+_NOT_ATTEMPTED = ("autograder.NoAnswer", "builtins.NotImplementedError")
 
 
 def exercise_of_check(aid: str, name: str) -> ExerciseProbes | None:
@@ -40,7 +40,7 @@ def diagnose_check(aid: str, check, cases: Sequence[dict], answers: Sequence[Out
         return []
     results = []
     for case, answer, reference, ok in zip(cases, answers, references, passed, strict=True):
-        if _NO_ANSWER in answer.raised:
+        if answer.raised[:1] and answer.raised[0] in _NOT_ATTEMPTED:
             continue
         tags = tuple(exercise.tags(case)) if exercise.tags else ()
         probe = Probe(case, tags, rtol=check.rtol, atol=check.atol)

@@ -227,12 +227,15 @@ def test_the_grader_diagnoses_hidden_failures_and_the_feedback_page_shows_it():
                                         params if case["optimizer"] == "adam" else state, batch))
     costs = session.runs["conv_costs"]
     costs.answers.update(dict(enumerate(costs.references)))
+    stub = Outcome(raised=("builtins.NotImplementedError", "builtins.RuntimeError"), message="")
+    session.runs["stack_vs_single"].answers.update({i: stub for i in range(len(session.runs["stack_vs_single"].cases))})
     cells = score_cells(session)
     (memory,) = cells["memory_estimate_hidden"]["checks"]
     assert 0 < memory["passed"] < memory["total"]
     assert memory["diagnosis"]["pattern"] == "adam"
     assert "diagnosis" not in cells["conv_costs_hidden"]["checks"][0], "a check that passes has no diagnosis"
     assert "diagnosis" not in cells["layer_table_hidden"]["checks"][0], "unanswered cases are nobody's pattern"
+    assert "diagnosis" not in cells["stack_vs_single_hidden"]["checks"][0], "nor is the untouched stub's raise"
     text = verdict_outputs(cells["memory_estimate_hidden"], 10)[0][0]["text"]
     assert "  diagnosis: fails only with Adam\n  hint: count the copies of the parameters" in text
     page = result_html(None, "memory_estimate_hidden", cells["memory_estimate_hidden"], 0, 10)
