@@ -116,9 +116,9 @@ def table_tags(entries):
     return _net_tags(entries["layers"], entries["input_shape"])
 
 
-def _table_probes(rng):
-    nets = _TABLE_VISIBLE + _NETS
-    return _probes([dict(layers=rows, input_shape=shape) for rows, shape in nets], table_tags, len(_TABLE_VISIBLE))
+def _net_probes(visible, nets):
+    """Probes of whole nets: the visible tests' ``visible`` (tagged so), then ``nets``."""
+    return _probes([dict(layers=rows, input_shape=shape) for rows, shape in visible + nets], table_tags, len(visible))
 
 
 _TABLE_WITHHELD = ("convlab.models.summarize", "convlab.models.format_summary", "convlab.shapes.conv_param_count",
@@ -128,7 +128,7 @@ LAYER_TABLE = ExerciseProbes(
     cell="layer_table",
     call=lambda fn, c: fn(_layers(c.layers), c.input_shape),
     reference=lambda c: _table(c.layers, c.input_shape),
-    probes=_table_probes,
+    probes=lambda rng: _net_probes(_TABLE_VISIBLE, _NETS),
     tags=table_tags,
     kinds=_NET_KINDS,
     hints={
@@ -416,10 +416,11 @@ SEPARABLE = ExerciseProbes(
 
 
 def _costs(kernel, in_depth, out_depth, groups, out_h, out_w):
-    counts = [shapes.conv_param_count(kernel, in_depth, out_depth, bias=False),
-              shapes.grouped_conv_param_count(kernel, in_depth, out_depth, groups, bias=False),
-              shapes.depthwise_separable_param_count(kernel, in_depth, out_depth, bias=False)]
-    return np.array([(n, n * out_h * out_w) for n in counts], dtype=np.int64)
+    depths = kernel, in_depth, out_depth
+    counts = (shapes.conv_param_count(*depths, bias=False),
+              shapes.grouped_conv_param_count(*depths, groups, bias=False),
+              shapes.depthwise_separable_param_count(*depths, bias=False))
+    return np.outer(counts, (1, out_h * out_w)).astype(np.int64)  # (weights, multiply-adds) per row
 
 
 def costs_tags(entries):
@@ -648,11 +649,6 @@ _DEPTH_VISIBLE = [
 ]
 
 
-def _depth_probes(rng):
-    nets = _DEPTH_VISIBLE + _NETS + _TABLE_VISIBLE
-    return _probes([dict(layers=rows, input_shape=shape) for rows, shape in nets], table_tags, len(_DEPTH_VISIBLE))
-
-
 def _filter_depth_is_k(entries, got, want):
     return np.array_equal(np.asarray(got[0]), want[1]) and not np.array_equal(want[0], want[1])
 
@@ -661,7 +657,7 @@ DEPTH_ANSWERS = ExerciseProbes(
     cell="depth_answers",
     call=lambda fn, c: fn(_layers(c.layers), c.input_shape),
     reference=lambda c: _depths(c.layers, c.input_shape),
-    probes=_depth_probes,
+    probes=lambda rng: _net_probes(_DEPTH_VISIBLE, _NETS + _TABLE_VISIBLE),
     tags=table_tags,
     components=("filter_depths", "output_depths", "network_depth"),
     symptoms=(Symptom("filter-depth-is-K", _filter_depth_is_k),),
