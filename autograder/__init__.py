@@ -27,6 +27,7 @@ Everything else judges, outside the sandbox, and reaches the kernel only through
 - :mod:`autograder.grading`       ``grade``: one submission in steps, a class on worker processes
 - :mod:`autograder.collect`       ``collect``: submissions from a folder or an LMS zip
 - :mod:`autograder.release`       ``release``: the student notebooks, checked for leaks
+- :mod:`autograder.skips`         which cells may be tagged ``skip-when-graded`` (release refuses the others)
 - :mod:`autograder.feedback`      ``feedback``: the students' pages; :mod:`autograder.feedback_page`
   what they say (summary per exercise, each hidden cell's result, MathJax beside the page);
   :mod:`autograder.safe_html` and :mod:`autograder.page_check` keep them free of live markup;
@@ -38,6 +39,8 @@ Everything else judges, outside the sandbox, and reaches the kernel only through
 - :mod:`autograder.mywork`        ``start``: the students' own copies in ``mywork/``, never overwritten
 - :mod:`autograder.check_cache`   the self-check's verdicts per notebook of ``mywork/``, kept until it changes
 - :mod:`autograder.learner_path`  ``progress``: the learner's path (per exercise, points, time left, next step)
+- :mod:`autograder.hints`         ``hint`` and ``hint(N)`` in a notebook: the hint ladders, and the record
+  of the hints taken
 - :mod:`autograder.mutants`       plausible wrong answers (``solutions/<aid>/mutants``) as patches
 - :mod:`autograder.testing`       helpers for test suites (submissions, grading one notebook, scoring)
 - :mod:`autograder.demo`          ``demo``: a sample class graded end to end

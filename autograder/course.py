@@ -60,6 +60,13 @@ class Course:
     def assignments(self) -> Path:
         return self.root / "assignments"
 
+    def release_dir(self, edition: str = "en") -> Path:
+        """The release folder of an edition (:mod:`autograder.editions`): ``assignments/``,
+        ``assignments-zh/``; the same ``<aid>/<aid>.ipynb`` inside, so one grader grades both."""
+        from autograder.editions import release_folder_name  # noqa: PLC0415 - editions imports IPython lazily
+
+        return self.root / release_folder_name(edition)
+
     @property
     def work(self) -> Path:
         return self.root / "work"

@@ -183,6 +183,23 @@ def test_release_refuses_to_replace_changed_files_without_force(tmp_path, capsys
     assert "was modified after the release wrote it" in capsys.readouterr().err
 
 
+def test_release_writes_every_edition_with_its_record_and_guards_it(tmp_path, capsys):
+    course = new_fixture_course(tmp_path / "course")
+    english, chinese = course.assignments / AID / NB, course.release_dir("zh") / AID / NB
+    assert json.loads((chinese.parent / RECORD).read_text()) == {NB: hashlib.sha256(chinese.read_bytes()).hexdigest()}
+    en_nb, zh_nb = nbformat.read(english, as_version=4), nbformat.read(chinese, as_version=4)
+    assert [c.id for c in en_nb.cells] == [c.id for c in zh_nb.cells] and zh_nb.metadata["convlab"] == {"edition": "zh"}
+    zh_nb.cells[0].source += " 我的笔记"  # a student working in the Chinese release folder
+    nbformat.write(zh_nb, chinese)
+    assert cli.main(["--course", str(course.root), "release", AID]) == 2
+    assert f"{chinese} was modified after the release wrote it" in capsys.readouterr().err
+    assert cli.main(["--course", str(course.root), "release", AID, "--force"]) == 0
+    out = tmp_path / "elsewhere"
+    assert cli.main(["--course", str(course.root), "release", AID, "--out", str(out)]) == 0
+    assert (out / AID / NB).read_bytes() == english.read_bytes()
+    assert (tmp_path / "elsewhere-zh" / AID / NB).read_bytes() == chinese.read_bytes()
+
+
 # --- check (the student's self-check) ----------------------------------------------------------
 @pytest.mark.slow
 def test_check_blank_release_lists_every_question_as_todo(graded, capsys):

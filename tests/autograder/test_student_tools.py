@@ -241,3 +241,16 @@ def test_the_student_lab_is_local_offline_and_has_no_instructor_panels(lab):
     assert "@jupyter-widgets/jupyterlab-manager" in {e["name"] for e in config["federated_extensions"]}
     assert _request(port, "lab/api/update")[1] in ("null", '{"notification": null}'), "no update check"
     assert f"http://127.0.0.1:{port}/lab" in log.read_text(), "bound to loopback by lab-config/"
+
+
+def test_start_lang_zh_copies_the_chinese_edition_under_the_same_names(tmp_path):
+    from autograder.editions import notebook_edition  # noqa: PLC0415
+
+    mywork = tmp_path / "mywork"
+    lines = start(Course(REPO), dest=mywork, edition="zh")
+    assert f"copied assignments-zh/{A1}/{A1}.ipynb -> {mywork}/{A1}/{A1}.ipynb" in [ln.text for ln in lines]
+    mine = nbformat.read(mywork / A1 / f"{A1}.ipynb", as_version=4)
+    assert notebook_edition(mine) == "zh" and "数据体（volume）" in mine.cells[0].source
+    # the English edition has the same names: a copy in either language is the student's and is kept
+    assert {ln.action for ln in start(Course(REPO), dest=mywork)} == {"kept"}
+    assert cli.build_parser().parse_args(["start", "--lang", "zh"]).lang == "zh"

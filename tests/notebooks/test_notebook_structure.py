@@ -15,7 +15,8 @@ import shutil
 import numpy as np
 import pytest
 
-from autograder.checks import case_kinds, check_rng, draw_cases, load_checks, reference_outcomes
+from autograder.checks import case_kinds, check_rng, draw_cases, is_answer_check, load_checks, reference_outcomes
+from autograder.editions import EDITIONS
 from autograder.mutants import MUTANTS_DIR, SUFFIX, solution_source
 from .notebook_support import (
     RELEASE,
@@ -35,6 +36,7 @@ from .notebook_support import (
     mutants,
     nbgrader_meta,
     read_notebook,
+    release_notebook,
     solution_notebook,
     solution_regions,
     validation_points,
@@ -72,11 +74,11 @@ def test_notebook_is_committed_without_outputs(nb):
 RUN_ALL_TAG = "raises-exception"
 
 
-@pytest.mark.parametrize("where", ["solutions", "assignments"])
+@pytest.mark.parametrize("where", ["solutions", *EDITIONS])
 def test_run_all_goes_on_past_unanswered_exercises(aid, where):
     # JupyterLab's Run All (and nbclient) stop at the first error unless its cell carries this tag; every
     # visible-test and needs-answer cell fails until its exercise is answered, and must not blank the rest.
-    path = solution_notebook(aid) if where == "solutions" else RELEASE / aid / f"{aid}.ipynb"
+    path = solution_notebook(aid) if where == "solutions" else release_notebook(aid, where)
     cells = read_notebook(path).cells
     untagged = [i for i, c in enumerate(cells) if cell_role(c) in ("visible_tests", "needs_answer")
                 and RUN_ALL_TAG not in c.get("metadata", {}).get("tags", [])]
@@ -123,6 +125,14 @@ def test_nbgrader_metadata_is_well_formed(nb):
         elif role == "hidden_tests":
             assert meta.get("locked") and meta.get("points", 0) > 0, f"cell {i}: hidden-test cells are locked with points"
     assert len(ids) == len(set(ids)), "grade_ids must be unique"
+
+
+def test_cells_skipped_when_graded_leave_nothing_grading_needs(aid, nb):
+    """Every ``skip-when-graded`` cell earns nothing and binds or changes nothing a later cell run when
+    graded reads (``release`` refuses otherwise; see autograder/skips.py)."""
+    from autograder.skips import skip_problems  # noqa: PLC0415
+
+    assert skip_problems(nb, aid) == []
 
 
 def test_hidden_cells_hold_only_the_hidden_block(nb):
@@ -196,8 +206,11 @@ def test_the_exercise_says_what_validation_is_worth(nb, checks, seed):
 
 
 def test_every_check_has_fresh_value_cases(checks):
-    # fixed cases (the examples a notebook prints) and must-raise cases count only with fresh ones
+    # fixed cases (the examples a notebook prints) and must-raise cases count only with fresh ones; an
+    # understanding question has one answer whatever the seed, so its one fixed case is all it has
     for check in checks:
+        if is_answer_check(check):
+            continue
         for seed in (1, 2, 3):
             cases = draw_cases(check, check_rng(seed, check.name))
             kinds = case_kinds(check, cases, reference_outcomes(check, cases), seed)
@@ -231,6 +244,9 @@ def test_withheld_names_are_real_library_functions(checks):
 
 def test_cases_are_fresh_per_seed_and_references_run(checks):
     for check in checks:
+        if is_answer_check(check):  # one question, one answer: nothing to draw
+            assert not reference_outcomes(check, draw_cases(check, check_rng(1, check.name)))[0].raised
+            continue
         first = draw_cases(check, check_rng(1, check.name))
         second = draw_cases(check, check_rng(2, check.name))
         assert len(first) >= 3, f"{check.name}: use several configurations"
@@ -321,7 +337,9 @@ def test_solution_cells_do_not_trip_the_withheld_scan(nb, checks):
     assert not hits, f"the solution notebook trips the withheld-function scan: {hits}"
 
 
-def test_release_folder_has_no_stale_assignments():
-    released = {p.name for p in RELEASE.iterdir() if p.is_dir()} if RELEASE.is_dir() else set()
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_release_folder_has_no_stale_assignments(edition):
+    folder = release_notebook("x", edition).parent.parent
+    released = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
     stale = released - set(AIDS)
-    assert not stale, f"assignments/ holds releases without a source in solutions/: {sorted(stale)}"
+    assert not stale, f"{folder.name}/ holds releases without a source in solutions/: {sorted(stale)}"
