@@ -37,8 +37,9 @@ def exercises_of(aid: str) -> list[ExerciseProbes] | None:
 
 
 def _unanswered(fn) -> bool:
-    """Whether ``fn`` is still nbgrader's stub (its body raises ``NotImplementedError``)."""
-    code = getattr(fn, "__code__", None)
+    """Whether ``fn`` is still nbgrader's stub (its body raises ``NotImplementedError``); for a class,
+    whether its ``__init__`` is."""
+    code = getattr(fn.__init__ if isinstance(fn, type) else fn, "__code__", None)
     return code is not None and "NotImplementedError" in code.co_names
 
 

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"
 AIDS = sorted(p.parent.name for p in SOLUTIONS.glob("*/checks.py"))
 #: Assignments whose diagnosis module (autograder/diagnosis/<aid>.py) is still to be written.
-NOT_YET = {"a5_fc_to_conv", "a6_convnet"}
+NOT_YET: set[str] = set()
 
 
 def _solution(aid):
@@ -106,6 +106,24 @@ def test_a_cell_with_two_functions_names_the_one_each_finding_is_about():
     found = diagnose_namespace("a4_pooling", ns)["avg_pool"]
     assert [f.pattern for f in found] == ["not-averaged"]
     assert found[0].hint.startswith("avg_pool_backward: an average weighs")
+
+
+def test_unanswered_functions_and_classes_are_not_diagnosed():
+    from autograder.diagnosis.runner import _unanswered
+
+    def stub():
+        raise NotImplementedError
+
+    class Stub:
+        def __init__(self):
+            raise NotImplementedError
+
+    class Answered:
+        def __init__(self):
+            self.params = {}
+
+    assert _unanswered(stub) and _unanswered(Stub)
+    assert not _unanswered(lambda: 1) and not _unanswered(Answered)
 
 
 def test_not_yet_lists_only_assignments_without_a_module():
@@ -192,6 +210,31 @@ def test_probe_results_see_factor_transpose_mutation_and_symptoms():
         return x
 
     assert diagnosed(in_place) == ["mutates-input"]
+
+
+def test_a_withheld_library_function_called_at_run_time_is_reported():
+    import convlab.shapes
+    from autograder.diagnosis import withholding
+
+    original = convlab.shapes.conv_output_size
+    exercise = ExerciseProbes(
+        cell="size", call=lambda fn, c: fn(c.n), reference=lambda c: c.n - 2,
+        probes=lambda rng: [Probe({"n": 5}), Probe({"n": 7})])
+
+    def guarded(fn, c):
+        with withholding(["convlab.shapes.conv_output_size"]):
+            return fn(c.n)
+
+    guarded_exercise = ExerciseProbes(cell="size", call=guarded, reference=exercise.reference, probes=exercise.probes)
+
+    def through_library(n):
+        return convlab.shapes.conv_output_size(n, 3)
+
+    assert [f.pattern for f in diagnose(exercise, {"size": through_library})] == []
+    assert [f.pattern for f in diagnose(guarded_exercise, {"size": through_library})][:1] == ["withheld"]
+    assert [f.pattern for f in diagnose(guarded_exercise, {"size": lambda n: n - 2})] == []
+    assert convlab.shapes.conv_output_size is original, "the library is restored after the block"
+    assert classify([_r([], False, raised="autograder.diagnosis.engine.WithheldCall")])[:1] == ["withheld"]
 
 
 def test_note_lines_say_what_breaks_and_the_hint():
