@@ -65,6 +65,8 @@ class Check:
     - withhold: dotted names of library functions the student must not call for this check
     - raise_share: the part of the check's points carried by its must-raise cases (cases whose
       reference raises); the exercise text states it. See :func:`score_check`
+    - question: a value question (:func:`autograder.questions.question`): one fixed case whose
+      reference is the answer; exempt from the fresh-cases rule of function checks
     - depends_on: for a check that cannot be judged without an earlier exercise's function (its
       hidden cell cannot stand in for it, see :mod:`autograder.kernel.stand_in`): the earlier
       checks by name, each with how the feedback names it, e.g.
@@ -81,6 +83,7 @@ class Check:
     compare: Callable[[object, object], tuple] | None = None
     withhold: Sequence[str] = field(default=())
     raise_share: float = 0.2
+    question: bool = False
     depends_on: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self):

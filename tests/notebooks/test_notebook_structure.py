@@ -99,8 +99,14 @@ def test_no_sys_path_hacks_or_star_imports(nb):
             assert not re.search(r"^\s*from \S+ import \*", cell.source, re.M), f"cell {i}: star import"
 
 
-def test_nbgrader_metadata_is_well_formed(nb):
+def _question_names(aid) -> set[str]:
+    """The answer variables of the notebook's understanding questions (autograder.questions)."""
+    return {c.name for c in load_checks(checks_file(aid)) if c.question}
+
+
+def test_nbgrader_metadata_is_well_formed(aid, nb):
     ids = []
+    questions = _question_names(aid)
     for i, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
         if not meta:
@@ -115,6 +121,14 @@ def test_nbgrader_metadata_is_well_formed(nb):
             assert regions, f"cell {i}: a solution cell needs a ### BEGIN/END SOLUTION region"
             assert "NotImplementedError" not in cell.source, f"cell {i}: nbgrader writes the stub itself"
             head = cell.source.split("### BEGIN SOLUTION")[0]
+            if meta["grade_id"] in questions:
+                # a question's answer cell: the form stated in a comment above, one assignment of a literal
+                body = ast.parse(regions[0]).body
+                assert head.strip().startswith("#") and len(body) == 1 and isinstance(body[0], ast.Assign), (
+                    f"cell {i}: an answer cell states the form in a comment and assigns {meta['grade_id']} once")
+                assert [t.id for t in body[0].targets] == [meta["grade_id"]], f"cell {i}: assign {meta['grade_id']}"
+                assert isinstance(body[0].value, ast.Constant), f"cell {i}: the answer is a literal"
+                continue
             assert re.search(r"^def \w+\(", head, re.M) and '"""' in head, (
                 f"cell {i}: the signature and docstring sit outside the solution region")
         elif role == "visible_tests":
@@ -197,7 +211,7 @@ def test_the_exercise_says_what_validation_is_worth(nb, checks, seed):
 
 def test_every_check_has_fresh_value_cases(checks):
     # fixed cases (the examples a notebook prints) and must-raise cases count only with fresh ones
-    for check in checks:
+    for check in (c for c in checks if not c.question):
         for seed in (1, 2, 3):
             cases = draw_cases(check, check_rng(seed, check.name))
             kinds = case_kinds(check, cases, reference_outcomes(check, cases), seed)
@@ -219,6 +233,24 @@ def test_every_check_has_a_grade_cell_and_a_call(aid, nb, checks):
     assert {c.grade_id for c in checks} == set(cells), "every graded cell needs at least one check"
 
 
+def test_questions_have_one_case_and_keep_their_answer_out_of_the_release(aid, nb, checks):
+    # A question (autograder.questions) is judged on one fixed case: its answer cell assigns the check's
+    # name, a locked cell checks only the form, and no released cell holds the answer.
+    released = read_notebook(RELEASE / aid / f"{aid}.ipynb")
+    released_code = "\n".join(c.source for c in released.cells if c.cell_type == "code")
+    solutions = {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if cell_role(c) == "solution"}
+    for check in (c for c in checks if c.question):
+        cases = [draw_cases(check, check_rng(seed, check.name)) for seed in (1, 2)]
+        assert len(cases[0]) == 1 and cases[0] == cases[1], f"{check.name}: a question has one fixed case"
+        assert check.name in solutions, f"{check.name}: no answer cell with grade_id {check.name!r}"
+        answer = reference_outcomes(check, cases[0])[0].value
+        solved = next(r.strip() for r in solution_regions(solutions[check.name]))
+        assert solved.startswith(f"{check.name} = ") and solved not in released_code, (
+            f"{check.name}: the answer {answer!r} reaches the release")
+        assert check.name in released_code and f"{check.name}_form" in {
+            nbgrader_meta(c).get("grade_id") for c in released.cells}, f"{check.name}: no form check released"
+
+
 def test_withheld_names_are_real_library_functions(checks):
     # a misspelt name would silently withhold nothing
     for check in checks:
@@ -230,7 +262,7 @@ def test_withheld_names_are_real_library_functions(checks):
 
 
 def test_cases_are_fresh_per_seed_and_references_run(checks):
-    for check in checks:
+    for check in (c for c in checks if not c.question):
         first = draw_cases(check, check_rng(1, check.name))
         second = draw_cases(check, check_rng(2, check.name))
         assert len(first) >= 3, f"{check.name}: use several configurations"
