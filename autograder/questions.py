@@ -58,6 +58,8 @@ def question(name: str, grade_id: str, answer, *, choices: str = "", rel_tol: fl
     ``answer`` is a number (``rel_tol`` is the precision the question states; 0 for counts) or, with
     ``choices`` (the option letters, e.g. ``"ABCD"``), the letters of every right option.
     """
+    if not name.isidentifier():
+        raise CheckSpecError(f"question {name!r}: its name is the answer's variable, a Python identifier")
     if choices:
         if not isinstance(answer, str) or not answer or not set(answer) <= set(choices):
             raise CheckSpecError(f"question {name}: the answer must be letters among {choices!r}")

@@ -55,6 +55,8 @@ def test_the_verdict_never_reveals_the_answer():
 
 
 def test_a_malformed_question_is_refused():
+    with pytest.raises(CheckSpecError, match="identifier"):
+        question("q-depth", "q_depth_hidden", 32)
     with pytest.raises(CheckSpecError, match="letters among"):
         question("q", "q_hidden", "F", choices="ABCD")
     with pytest.raises(CheckSpecError, match="must be a number"):

@@ -17,6 +17,7 @@ import pytest
 
 from autograder.checks import case_kinds, check_rng, draw_cases, load_checks, reference_outcomes
 from autograder.mutants import MUTANTS_DIR, SUFFIX, solution_source
+from autograder.selfcheck import QUESTION_TAG, question_cells
 from .notebook_support import (
     RELEASE,
     ROOT,
@@ -249,6 +250,11 @@ def test_questions_have_one_case_and_keep_their_answer_out_of_the_release(aid, n
             f"{check.name}: the answer {answer!r} reaches the release")
         assert check.name in released_code and f"{check.name}_form" in {
             nbgrader_meta(c).get("grade_id") for c in released.cells}, f"{check.name}: no form check released"
+    # `convlab-grade check` finds the questions by this tag (autograder.selfcheck.question_cells)
+    questions = {c.name for c in checks if c.question}
+    for where, notebook in [("solutions", nb), ("assignments", released)]:
+        assert set(question_cells(notebook)) == questions, (
+            f"{where}/{aid}: the cells tagged {QUESTION_TAG!r} must be exactly the questions' answer cells")
 
 
 def test_withheld_names_are_real_library_functions(checks):
