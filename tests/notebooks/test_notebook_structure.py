@@ -250,11 +250,15 @@ def test_questions_have_one_case_and_keep_their_answer_out_of_the_release(aid, n
             f"{check.name}: the answer {answer!r} reaches the release")
         assert check.name in released_code and f"{check.name}_form" in {
             nbgrader_meta(c).get("grade_id") for c in released.cells}, f"{check.name}: no form check released"
-    # `convlab-grade check` finds the questions by this tag (autograder.selfcheck.question_cells)
+    # `convlab-grade check` finds the questions by this tag (autograder.selfcheck.question_cells); an
+    # unanswered one raises NotImplementedError where it stands, so Run All must go on past it
     questions = {c.name for c in checks if c.question}
     for where, notebook in [("solutions", nb), ("assignments", released)]:
         assert set(question_cells(notebook)) == questions, (
             f"{where}/{aid}: the cells tagged {QUESTION_TAG!r} must be exactly the questions' answer cells")
+        untagged = [gid for gid in questions for c in notebook.cells if nbgrader_meta(c).get("grade_id") == gid
+                    and RUN_ALL_TAG not in c.metadata.get("tags", [])]
+        assert not untagged, f"{where}/{aid}: answer cells {untagged} need the tag {RUN_ALL_TAG!r}"
 
 
 def test_withheld_names_are_real_library_functions(checks):
