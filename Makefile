@@ -13,6 +13,7 @@ help:
 	@echo "make test   run every test (library, autograder, notebooks)"
 	@echo "make bench  run the benchmarks under bench/"
 	@echo "make lab    JupyterLab on your own copies in mywork/ (loopback, offline); headless: make lab LAB_ARGS=--no-browser"
+	@echo "            中文版: make lab EDITION=zh"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,10 +52,13 @@ bench: venv
 # Students: JupyterLab on mywork/ (filled from assignments/ by `convlab-grade start`, never overwritten),
 # bound to 127.0.0.1, with lab-config/ on the config path: Validate runs `convlab-grade check`, no
 # news, update checks or extension manager, nbgrader's instructor panels off.
+# EDITION=zh copies the Chinese edition (assignments-zh/, same file names) into mywork/. (Not LANG: make exports
+# an overridden environment variable to the commands it runs, and LANG=zh is no locale.)
 .PHONY: lab
 LAB_ARGS ?=
+EDITION ?= en
 lab: venv
-	$(BIN)/convlab-grade --course $(CURDIR) start
+	$(BIN)/convlab-grade --course $(CURDIR) start --lang $(EDITION)
 	JUPYTER_CONFIG_PATH=$(CURDIR)/lab-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
 	  $(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)/mywork --ServerApp.ip=127.0.0.1 $(LAB_ARGS)
 

@@ -35,8 +35,13 @@ Everything else judges, outside the sandbox, and reaches the kernel only through
   :mod:`autograder.sanitize` cleans tracebacks
 - :mod:`autograder.reports`       ``export`` and ``status`` from the trusted reports
 - :mod:`autograder.selfcheck`     ``check``: the student's self-check
+- :mod:`autograder.diagnosis`     which kind of input breaks a learner's function (public probes, hints)
 - :mod:`autograder.lab`           the students' Lab (``make lab``): Validate answered by the self-check
 - :mod:`autograder.mywork`        ``start``: the students' own copies in ``mywork/``, never overwritten
+- :mod:`autograder.check_cache`   the self-check's verdicts per notebook of ``mywork/``, kept until it changes
+- :mod:`autograder.learner_path`  ``progress``: the learner's path (per exercise, points, time left, next step)
+- :mod:`autograder.hints`         ``hint`` and ``hint(N)`` in a notebook: the hint ladders, and the record
+  of the hints taken
 - :mod:`autograder.mutants`       plausible wrong answers (``solutions/<aid>/mutants``) as patches
 - :mod:`autograder.testing`       helpers for test suites (submissions, grading one notebook, scoring)
 - :mod:`autograder.demo`          ``demo``: a sample class graded end to end

@@ -23,7 +23,9 @@ _END_RE = re.compile(r"### END (SOLUTION|HIDDEN TESTS)")
 _HIDDEN_BLOCK_RE = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 _SOLUTION_MARK_RE = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
 _SOLUTION_REGION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*### END SOLUTION", re.M | re.S)
-_EXERCISE_RE = re.compile(r"^###\s+Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)(?::[ \t]*(.*))?", re.M)
+# "### Exercise 2 (20 points): title", and the Chinese edition's "### 练习 2（20 分）：title" (autograder.editions)
+_EXERCISE_RE = re.compile(r"^###\s+(?:Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)|练习\s*(\d+)\s*[（(]\s*"
+                          r"(\d+(?:\.\d+)?)\s*分\s*[）)])(?:[:：][ \t]*(.*))?", re.M)
 
 
 def nbgrader_meta(cell) -> dict:
@@ -62,10 +64,11 @@ class Exercise:
 
 
 def exercises(nb) -> list[Exercise]:
-    """Every exercise heading of the notebook's markdown cells, in order (title without backticks)."""
-    return [Exercise(i, int(number), float(points), title.replace("`", "").strip())
+    """Every exercise heading of the notebook's markdown cells, in order (title without backticks), in
+    either edition's words."""
+    return [Exercise(i, int(en_number or zh_number), float(en_points or zh_points), title.replace("`", "").strip())
             for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"
-            for number, points, title in _EXERCISE_RE.findall(cell.source)]
+            for en_number, en_points, zh_number, zh_points, title in _EXERCISE_RE.findall(cell.source)]
 
 
 def exercise_headings(nb) -> list[tuple[int, int, float]]:

@@ -1,4 +1,5 @@
-"""``convlab-grade``: release, start, check, collect, roster, due, grade, feedback, export, status, demo.
+"""``convlab-grade``: release, start, check, progress, hint, collect, roster, due, grade, feedback, export, status,
+demo.
 
 Thin: parses arguments and calls the module doing the work. Run ``convlab-grade -h``.
 """
@@ -9,6 +10,8 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+
+from autograder.editions import DEFAULT, EDITIONS
 
 __all__ = ["main", "build_parser"]
 
@@ -24,11 +27,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write the release to OUT/<aid>/ instead of assignments/ (course gradebook untouched)")
     r.add_argument("--force", action="store_true",
                    help="replace released folders even when files in them changed since their release")
-    sub.add_parser("start", help="student: copy the released notebooks you do not have yet into mywork/ "
-                                 "(never overwrites; says when a release changed)")
+    st = sub.add_parser("start", help="student: copy the released notebooks you do not have yet into mywork/ "
+                                      "(never overwrites; says when a release changed)")
+    st.add_argument("--lang", choices=EDITIONS, default=DEFAULT,
+                    help="the edition to copy: en (assignments/) or zh, 中文版 (assignments-zh/); same file names")
     c = sub.add_parser("check", help="student self-check: run the visible tests of a notebook")
     c.add_argument("notebook")
     c.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    pr = sub.add_parser("progress", help="student: which exercises pass in your notebooks, the time left and "
+                                         "what to do next (visible tests; unchanged notebooks are not run again)")
+    pr.add_argument("folder", nargs="?", default=None, help="your work folder (default: mywork/)")
+    pr.add_argument("--recheck", action="store_true", help="run every started notebook again, changed or not")
+    pr.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    h = sub.add_parser("hint", help="student: the next hint for an exercise (the idea, the plan, the hardest line)",
+                       description="Show the next rung of an exercise's hint ladder not yet taken and record it in "
+                                   "NOTEBOOK.hints-taken.json beside the notebook (never in the notebook itself, "
+                                   "which JupyterLab may hold open).")
+    h.add_argument("notebook")
+    h.add_argument("exercise", type=int, nargs="?", default=None, help="the exercise number N of '### Exercise N'")
+    h.add_argument("--all-taken", action="store_true", help="show again the hints already taken, take none")
+    h.add_argument("--into-notebook", action="store_true",
+                   help="copy the record of the hints taken into the notebook's metadata (close it in JupyterLab "
+                        "first: Lab would offer to revert to the file on disk)")
     co = sub.add_parser(
         "collect", help="collect submissions from a folder or an LMS zip",
         description="Copy a Canvas, Moodle or Blackboard export, <student>/<aid>/*.ipynb or a flat "
@@ -108,11 +128,27 @@ def main(argv=None) -> int:
 
     try:
         if args.command == "check":
-            from autograder.selfcheck import format_report, passed, self_check  # noqa: PLC0415
+            from autograder.check_cache import check  # noqa: PLC0415
+            from autograder.selfcheck import format_report, passed  # noqa: PLC0415
 
-            statuses = self_check(args.notebook, timeout=args.timeout)
+            statuses, _ = check(args.notebook, timeout=args.timeout)
             print(format_report(Path(args.notebook).name, statuses))
             return 0 if passed(statuses) else 1
+        if args.command == "hint":
+            from autograder.hints import HintError, command_hint, save_into_notebook  # noqa: PLC0415
+
+            try:
+                if args.into_notebook:
+                    count = save_into_notebook(args.notebook)
+                    print(f"recorded {count} hint(s) taken in the metadata of {args.notebook}")
+                if args.exercise is not None:
+                    print(command_hint(args.notebook, args.exercise, all_taken=args.all_taken), end="")
+                elif not args.into_notebook:
+                    raise HintError("name the exercise: convlab-grade hint NOTEBOOK N")
+            except HintError as exc:
+                print(f"convlab-grade: {exc}", file=sys.stderr)
+                return 2
+            return 0
         if args.command == "demo":
             from autograder.demo import REPO_ROOT, run_demo  # noqa: PLC0415
 
@@ -134,8 +170,19 @@ def main(argv=None) -> int:
         if args.command == "start":
             from autograder.mywork import start  # noqa: PLC0415
 
-            for line in start(course):
+            for line in start(course, edition=args.lang):
                 print(line.text)
+            return 0
+        if args.command == "progress":
+            from tqdm import tqdm  # noqa: PLC0415
+
+            from autograder.learner_path import course_progress, format_progress, next_step  # noqa: PLC0415
+
+            with tqdm(unit="notebook", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
+                rows = course_progress(course, args.folder, recheck=args.recheck, timeout=args.timeout, bar=bar)
+            print(format_progress(rows, args.folder or "mywork/"))
+            print()
+            print(next_step(rows, course.root))
             return 0
         if args.command == "collect":
             from autograder.collect import CollectError, collect, report_lines  # noqa: PLC0415

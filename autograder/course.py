@@ -11,6 +11,7 @@ that several grading machines write to).
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from dataclasses import dataclass
@@ -58,6 +59,13 @@ class Course:
     @property
     def assignments(self) -> Path:
         return self.root / "assignments"
+
+    def release_dir(self, edition: str = "en") -> Path:
+        """The release folder of an edition (:mod:`autograder.editions`): ``assignments/``,
+        ``assignments-zh/``; the same ``<aid>/<aid>.ipynb`` inside, so one grader grades both."""
+        from autograder.editions import release_folder_name  # noqa: PLC0415 - editions imports IPython lazily
+
+        return self.root / release_folder_name(edition)
 
     @property
     def work(self) -> Path:
@@ -132,7 +140,12 @@ class Course:
         return cfg
 
     def _file_config(self):
-        """``nbgrader_config.py`` as nbgrader reads it (an empty Config without one)."""
+        """``nbgrader_config.py`` as nbgrader reads it (an empty Config without one): a private copy of
+        the file read once per ``Course`` (running it imports nbgrader, which costs a second)."""
+        return copy.deepcopy(self._loaded_file_config)
+
+    @cached_property
+    def _loaded_file_config(self):
         from traitlets.config import Config  # noqa: PLC0415 - keep `import autograder.course` light
         from traitlets.config.loader import PyFileConfigLoader  # noqa: PLC0415
 

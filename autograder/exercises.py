@@ -11,11 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import re
+
 import mistune
 
 from autograder.cells import exercises, nbgrader_meta
 
-__all__ = ["GradedExercise", "graded_exercises", "intro_table", "graded_cell_ids"]
+__all__ = ["GradedExercise", "graded_exercises", "intro_table", "graded_cell_ids", "stated_hours"]
+
+_HOURS_RE = re.compile(r"\*\*Time(?: and how to work)?\.\*\*\s+About\s+(\d+(?:\.5)?)\s+hours?")
+
+# The Chinese edition's column names (autograder.editions) read as the English ones
+_COLUMNS = {"练习": "exercise", "函数": "function", "分值": "points"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,8 @@ def _text(tokens) -> str:
 
 def intro_table(nb) -> list[dict[str, str]]:
     """The rows of the first table with ``exercise`` and ``points`` columns in the intro (the first
-    markdown cell), each a dict keyed by the lower-cased column name; ``[]`` when there is none."""
+    markdown cell), each a dict keyed by the lower-cased column name (the Chinese edition's ``练习``,
+    ``函数``, ``分值`` read as these); ``[]`` when there is none."""
     intro = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
     for token in mistune.create_markdown(renderer=None, plugins=["table"])(intro):
         if token.get("type") != "table":
@@ -58,10 +66,17 @@ def intro_table(nb) -> list[dict[str, str]]:
         head = next((t for t in token["children"] if t["type"] == "table_head"), {"children": []})
         body = next((t for t in token["children"] if t["type"] == "table_body"), {"children": []})
         names = [_text(cell.get("children")).strip().lower() for cell in head["children"]]
+        names = [_COLUMNS.get(name, name) for name in names]
         if "exercise" in names and "points" in names:
             return [dict(zip(names, (_text(cell.get("children")).strip() for cell in row["children"])))
                     for row in body["children"]]
     return []
+
+
+def stated_hours(text: str) -> float | None:
+    """The hours of a ``**Time.** About N hours`` (or ``**Time and how to work.**``) sentence, or None."""
+    found = _HOURS_RE.search(text)
+    return float(found.group(1)) if found else None
 
 
 def graded_cell_ids(nb) -> list[tuple[int, str]]:

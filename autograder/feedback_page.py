@@ -34,7 +34,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.cells import nbgrader_meta
+from autograder.editions import DEFAULT, edition_notebook, notebook_edition
 from autograder.exercises import GradedExercise, graded_exercises
+from autograder.feedback_text import hints, words
 
 __all__ = ["FeedbackSummary", "ExerciseRow", "exercise_rows", "summary_html", "notes_items", "result_html",
            "failure_kind", "HINTS", "install_mathjax", "MATHJAX_FOLDER", "solution_exercises",
@@ -56,27 +58,9 @@ _MATHJAX_CONFIG = TEMPLATES / "mathjax_config.js"
 _MAX_CASES = 8
 _CASE_RE = re.compile(r"case (\d+) \((.*?)\): (.*)", re.S)
 
-#: What to try, per kind of failure (:func:`failure_kind`).
-HINTS = {
-    "todo": "This answer is not written yet: replace the <code>raise NotImplementedError()</code> line with "
-            "your code.",
-    "withheld": "This exercise asks for your own implementation: compute it with NumPy instead of calling "
-                "the library's function.",
-    "no_answer": "The hidden test got no answer: an earlier cell stopped the notebook (an error, a crash or "
-                 "the time limit). Restart the kernel and run all cells; every cell above this one must finish.",
-    "timeout": "Your code ran out of time on these inputs: look for a loop that does far more work than "
-               "the output needs (or never ends), and time it on the sizes shown.",
-    "must_raise": "These settings are invalid: check them before computing and raise the error named "
-                  "above (the exercise says when) instead of returning a value.",
-    "raised": "Your code raised an error on these inputs: call it yourself with arrays of the shapes shown "
-              "and read the traceback.",
-    "shape": "The result has the wrong shape or structure: work out by hand what the exercise asks to "
-             "return for the inputs shown (count the output positions with the output-size formula).",
-    "dtype": "The values have the wrong type: return floats where the reference does (integer arrays "
-             "round every value down).",
-    "value": "The shape is right but values differ: rerun the inputs shown on a tiny example you can check "
-             "by hand, and look at stride, padding and the loop bounds.",
-}
+#: What to try, per kind of failure (:func:`failure_kind`), in English (:mod:`autograder.feedback_text` has
+#: every edition's).
+HINTS = hints(DEFAULT)
 
 
 def failure_kind(message: str) -> str:
@@ -146,8 +130,9 @@ def exercise_rows(found: list[GradedExercise], cell_scores: dict) -> list[Exerci
     return rows
 
 
-def _label(ex: GradedExercise) -> str:
-    return f"Exercise {ex.number}" if ex.number else "Hidden tests"
+def _label(ex: GradedExercise, edition: str = DEFAULT) -> str:
+    text = words(edition)
+    return text["exercise"].format(n=ex.number) if ex.number else text["hidden tests"]
 
 
 def _linked(text: str, anchors: dict) -> str:
@@ -158,41 +143,44 @@ def _linked(text: str, anchors: dict) -> str:
                              if int(m.group(2)) in anchors else m.group(0)), html.escape(text))
 
 
-def notes_items(notes: list[str], score: float, max_score: float) -> list[str]:
-    """The grader's notes; with none, one plain sentence that fits the score."""
+def notes_items(notes: list[str], score: float, max_score: float, edition: str = DEFAULT) -> list[str]:
+    """The grader's notes; with none, one plain sentence that fits the score (in ``edition``)."""
     if notes:
         return list(notes)
     if max_score > 0 and score >= max_score - 1e-9:
-        return ["Your notebook ran from top to bottom and every hidden test passed."]
-    return ["Your notebook ran from top to bottom without trouble; the exercises below say which hidden "
-            "cases failed and what to try."]
+        return [words(edition)["all passed"]]
+    return [words(edition)["some failed"]]
 
 
 def summary_html(title: str, rows: list[ExerciseRow], notes: list[str], score: float, max_score: float,
-                 late_penalty: float = 0.0, links: bool = True) -> str:
+                 late_penalty: float = 0.0, links: bool = True, edition: str = DEFAULT) -> str:
     """The top of the page: the total, one row per exercise (linked to its result unless ``links`` is
-    false: a page without the notebook), the notes. Readable without the template's styles too."""
+    false: a page without the notebook), the notes. Readable without the template's styles too. The
+    fixed words are ``edition``'s (:mod:`autograder.feedback_text`)."""
+    text = words(edition)
     lines = []
     for row in rows:
         ex = row.exercise
-        link = f'<a href="#{html.escape(row.anchor)}">{_label(ex)}</a>' if row.anchor and links else _label(ex)
+        label = _label(ex, edition)
+        link = f'<a href="#{html.escape(row.anchor)}">{label}</a>' if row.anchor and links else label
         # the table's entry when it starts with the heading's title (it only adds to it), else both
         fuller = ex.function.replace("`", "").startswith(ex.name.replace("`", "").strip())
         name = _inline(ex.function if fuller else ex.name)
         detail = f"<br><small>{_inline(ex.function)}</small>" if ex.function and not fuller else ""
         status = row.status.replace(" ", "-")
         lines.append(f'<tr class="convlab-{status}"><td>{link}</td><td>{name}{detail}</td>'
-                     f"<td>{_pts(row.earned)} / {_pts(row.possible)}</td><td>{html.escape(row.status)}</td></tr>")
+                     f"<td>{_pts(row.earned)} / {_pts(row.possible)}</td><td>{html.escape(text[row.status])}</td></tr>")
     if late_penalty > 0:
-        lines.append(f'<tr class="convlab-no-points"><td colspan="2">late submission penalty</td>'
+        lines.append(f'<tr class="convlab-no-points"><td colspan="2">{text["late penalty"]}</td>'
                      f"<td>-{_pts(late_penalty)}</td><td></td></tr>")
-    table = ('<table class="convlab-summary" border="1" cellpadding="6"><thead><tr><th>exercise</th><th>what</th><th>points</th>'
-             f'<th>status</th></tr></thead><tbody>{"".join(lines)}</tbody></table>') if lines else ""
+    head = "".join(f"<th>{h}</th>" for h in text["summary head"])
+    table = (f'<table class="convlab-summary" border="1" cellpadding="6"><thead><tr>{head}</tr></thead>'
+             f'<tbody>{"".join(lines)}</tbody></table>') if lines else ""
     anchors = {r.exercise.number: r.anchor for r in rows if r.anchor and r.exercise.number} if links else {}
-    items = "".join(f"<li>{_linked(n, anchors)}</li>" for n in notes_items(notes, score, max_score))
-    return (f'<div id="convlab-grader-notes" class="convlab-box"><h2>{html.escape(title)}: '
-            f"{_pts(score)} / {_pts(max_score)} points</h2><div id=\"toc\">{table}</div>"
-            f"<h3>Grader's notes</h3><ul>{items}</ul></div>")
+    items = "".join(f"<li>{_linked(n, anchors)}</li>" for n in notes_items(notes, score, max_score, edition))
+    total = text["total"].format(title=html.escape(title), score=_pts(score), max=_pts(max_score))
+    return (f'<div id="convlab-grader-notes" class="convlab-box"><h2>{total}</h2><div id="toc">{table}</div>'
+            f"<h3>{text['notes']}</h3><ul>{items}</ul></div>")
 
 
 def _what_happened(failure: str) -> str:
@@ -201,7 +189,8 @@ def _what_happened(failure: str) -> str:
     return match.group(3) if match else failure
 
 
-def _case_rows(failures: list[str], anchors: dict) -> str:
+def _case_rows(failures: list[str], anchors: dict, edition: str = DEFAULT) -> str:
+    say = words(edition)
     rows = []
     for text in failures[:_MAX_CASES]:
         match = _CASE_RE.fullmatch(text)
@@ -212,49 +201,55 @@ def _case_rows(failures: list[str], anchors: dict) -> str:
         else:
             rows.append(f'<tr><td></td><td colspan="2">{_linked(text, anchors)}</td></tr>')
     if len(failures) > _MAX_CASES:
-        rows.append(f'<tr><td></td><td colspan="2">... and {len(failures) - _MAX_CASES} more</td></tr>')
-    return ('<table class="convlab-cases"><thead><tr><th>case</th><th>inputs</th><th>what happened</th></tr>'
-            f'</thead><tbody>{"".join(rows)}</tbody></table>')
+        more = say["more"].format(n=len(failures) - _MAX_CASES)
+        rows.append(f'<tr><td></td><td colspan="2">{more}</td></tr>')
+    head = "".join(f"<th>{h}</th>" for h in say["cases head"])
+    return f'<table class="convlab-cases"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
 
 
 def result_html(exercise: GradedExercise | None, grade_id: str, entry: dict | None, score: float, points: float,
-                anchors: dict | None = None) -> str:
+                anchors: dict | None = None, edition: str = DEFAULT) -> str:
     """One hidden-test cell's result: its exercise, score, failed cases and what to try.
 
     ``entry`` is the cell's part of the trusted report (``{"checks": [{name, passed, total, fraction,
     failures}]}``); ``None`` when there is no report (the score alone is shown). ``anchors`` maps
-    exercise numbers to their results' ids: an "Exercise N" a failure names becomes a link.
+    exercise numbers to their results' ids: an "Exercise N" a failure names becomes a link. The fixed words
+    and hints are ``edition``'s.
     """
+    text = words(edition)
     exercise = exercise or GradedExercise(0, points, "", f"`{grade_id}`", (grade_id,))
     row = ExerciseRow(exercise, score, points)
-    what = f"{_label(exercise)}: {_inline(exercise.name)}"
-    parts = [f'<p class="convlab-result-head"><b>{what}</b>, hidden tests: <b>{_pts(score)} / {_pts(points)} '
-             f"points</b> ({html.escape(row.status)})</p>"]
+    what = f"<b>{_label(exercise, edition)}: {_inline(exercise.name)}</b>"
+    head = text["result"].format(what=what, score=_pts(score), points=_pts(points),
+                                 status=html.escape(text[row.status]))
+    parts = [f'<p class="convlab-result-head">{head}</p>']
     kinds = []
     for check in (entry or {}).get("checks", []):
         passed, total, failures = check.get("passed", 0), check.get("total", 0), check.get("failures", [])
-        parts.append(f"<p>Check <code>{html.escape(str(check.get('name', '')))}</code>: {passed} of {total} "
-                     "cases pass.</p>")
+        name = html.escape(str(check.get("name", "")))
+        parts.append(f"<p>{text['check'].format(name=name, passed=passed, total=total)}</p>")
         if passed and total and check.get("fraction", 1.0) < passed / total - 1e-12:
-            parts.append("<p><small>Cases that must raise, and the examples printed in the notebook, count only "
-                         "together with the fresh cases.</small></p>")
+            parts.append(f"<p><small>{text['scaled']}</small></p>")
         if failures:
-            parts.append(_case_rows(failures, anchors or {}))
+            parts.append(_case_rows(failures, anchors or {}, edition))
             kinds += [failure_kind(_what_happened(f)) for f in failures]
     if entry is None and score < points:
-        parts.append("<p>No per-case report was kept for this cell.</p>")
-    hints = "".join(f"<li>{HINTS[k]}</li>" for k in dict.fromkeys(kinds))
-    if hints:
-        parts.append(f'<div class="convlab-hint"><b>What to try</b><ul>{hints}</ul></div>')
+        parts.append(f"<p>{text['no report']}</p>")
+    tips = "".join(f"<li>{hints(edition)[k]}</li>" for k in dict.fromkeys(kinds))
+    if tips:
+        parts.append(f'<div class="convlab-hint"><b>{text["try"]}</b><ul>{tips}</ul></div>')
     status = row.status.replace(" ", "-")
     return (f'<div class="convlab-result convlab-{status}" id="result-{html.escape(grade_id)}">'
             f'{"".join(parts)}</div>')
 
 
-def solution_exercises(course_root: Path, aid: str, notebook: str) -> list[GradedExercise]:
-    """The exercises of ``solutions/<aid>/<notebook>.ipynb`` (``[]`` when it is not there)."""
+def solution_exercises(course_root: Path, aid: str, notebook: str, edition: str = DEFAULT) -> list[GradedExercise]:
+    """The exercises of ``solutions/<aid>/<notebook>.ipynb`` in ``edition``'s words (``[]`` when it is not there)."""
     path = Path(course_root) / "solutions" / aid / f"{notebook}.ipynb"
-    return graded_exercises(nbformat.read(path, as_version=4)) if path.is_file() else []
+    if not path.is_file():
+        return []
+    return graded_exercises(edition_notebook(nbformat.read(path, as_version=4), edition))
 
 
 def _read_json(path: Path):
@@ -273,7 +268,8 @@ class FeedbackSummary(NbGraderPreprocessor):
         grading = resources.get("nbgrader") or {}
         aid, student, notebook = (str(grading.get(k, "")) for k in ("assignment", "student", "notebook"))
         root = Path(self.course_root) if self.course_root else None
-        found = solution_exercises(root, aid, notebook) if root and aid else []
+        edition = notebook_edition(nb)  # stamped by the release; it only chooses the page's language
+        found = solution_exercises(root, aid, notebook, edition) if root and aid else []
         reports = root / "work" / "reports" / aid if root else None
         report = (_read_json(reports / f"{student}.json") if reports and student else None) or {}
         hidden = (_read_json(reports / "hidden" / f"{student}__{notebook}.hidden.json")
@@ -289,14 +285,15 @@ class FeedbackSummary(NbGraderPreprocessor):
             score, points = float(meta.get("score") or 0.0), float(meta.get("points") or 0.0)
             scores[gid] = (score, points)
             results[gid] = result_html(owner.get(gid), gid, hidden.get("hidden", {}).get(gid), score, points,
-                                       anchors)
+                                       anchors, edition)
             # the template shows results[gid] here; the plain text stays for any other renderer
-            cell.outputs = [new_output("stream", name="stdout", text=f"hidden tests: {_pts(score)} / {_pts(points)}\n")]
+            plain = words(edition)["cell score"].format(score=_pts(score), points=_pts(points))
+            cell.outputs = [new_output("stream", name="stdout", text=plain + "\n")]
         notes = [str(n) for n in report.get("notes", [])] if isinstance(report.get("notes"), list) else []
         summary = summary_html(notebook or aid, exercise_rows(found, scores), notes,
                                float(grading.get("score") or 0.0), float(grading.get("max_score") or 0.0),
-                               float(grading.get("late_penalty") or 0.0))
-        resources["convlab"] = {"summary": summary, "results": results}
+                               float(grading.get("late_penalty") or 0.0), edition=edition)
+        resources["convlab"] = {"summary": summary, "results": results, "edition": edition}
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):  # pragma: no cover - preprocess is overridden

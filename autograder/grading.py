@@ -14,7 +14,8 @@ Per submission (:func:`grade_submission`):
 per core by default) that each grade several submissions (nbgrader's start-up costs seconds; a fresh
 process per student would dominate the run). The seed of the hidden cases is drawn once per run, so
 the references are computed once and every notebook gets a private copy. One submission's failure
-never stops the others; a worker that dies is replaced and its submission graded once more.
+never stops the others; a worker that dies is replaced and its submission graded once more, and so
+is one whose Autograde stopped (nbgrader turns a locked SQLite gradebook into its own exception).
 Submissions already graded under the same fingerprint (:mod:`autograder.resume`) are skipped, so a
 run killed halfway resumes.
 """
@@ -178,17 +179,31 @@ def _autograde(course: Course, aid: str, student: str, options: GradeOptions, lo
     converter.log = _capturing_logger(log)
     try:
         converter.start()
-    except NbGraderException as exc:
-        return [f"The grader could not finish this submission ({type(exc).__name__}); its grade is 0 until "
+    except NbGraderException:
+        return [f"The grader could not finish this submission ({_stop_reason(log)}); its grade is 0 until "
                 "it is re-graded."]
     return []
 
 
+def _stop_reason(log: list[str]) -> str:
+    """Why nbgrader's Autograde stopped: the last line of the last traceback it logged."""
+    for entry in reversed(log):
+        if "Traceback (most recent call last)" in entry:
+            lines = [ln.strip() for ln in entry.splitlines() if ln.strip()]
+            return lines[-1][:300]
+    return "NbGraderException"
+
+
+class _AutogradeStopped(Exception):
+    """nbgrader's Autograde stopped on this try (a busy gradebook, a kernel that did not start): try again."""
+
+
 def grade_submission(course: Course, aid: str, student: str, options: GradeOptions, prepared=None,
-                     fingerprint: str = "") -> SubmissionResult:
+                     fingerprint: str = "", *, last_try: bool = True) -> SubmissionResult:
     """Grade one submission in four steps (stage, autograde, judge, report); never raises for a
     problem of the submission itself. ``prepared``: the run's hidden cases, when computed once;
-    ``fingerprint`` is recorded in the report (what a later run compares to skip it)."""
+    ``fingerprint`` is recorded in the report (what a later run compares to skip it). Unless
+    ``last_try``, an Autograde that stops raises ``_AutogradeStopped`` instead of recording a failure."""
     started = time.monotonic()
     ensure_tools_on_path()
     report_path(course, aid, student).unlink(missing_ok=True)  # never a report of older grades than the gradebook's
@@ -204,6 +219,8 @@ def grade_submission(course: Course, aid: str, student: str, options: GradeOptio
     status, log = "graded", []
     if any((staged / n).exists() for n in expected):
         failed = _autograde(course, aid, student, options, log, prepared)
+        if failed and not last_try:
+            raise _AutogradeStopped(failed[0])
         if failed:
             status, notes = "failed", notes + failed
             zero_grades(course, aid, student)
@@ -284,12 +301,17 @@ def _write_report(course: Course, result: SubmissionResult, extra: dict) -> None
 
 def _worker_grade(course: Course, aid: str, student: str, options: GradeOptions, prepared=None,
                   fingerprint: str = "") -> SubmissionResult:
-    """:func:`grade_submission` as a worker runs it: a busy gradebook is waited for, a grader error recorded."""
+    """:func:`grade_submission` as a worker runs it: a busy gradebook is waited for, an Autograde that
+    stopped (nbgrader turns a locked gradebook into its own exception) is tried once more, a grader
+    error recorded."""
     from sqlalchemy.exc import OperationalError  # noqa: PLC0415 - the gradebook's own error type
 
     for attempt in range(3):
         try:
-            return grade_submission(course, aid, student, options, prepared, fingerprint)
+            return grade_submission(course, aid, student, options, prepared, fingerprint, last_try=attempt > 0)
+        except _AutogradeStopped:
+            time.sleep(1)
+            continue
         except OperationalError:  # a busy database (SQLite's "database is locked"): wait, try again
             if attempt < 2:
                 time.sleep(1 + attempt)

@@ -9,7 +9,9 @@ reloaded or walked to), the grader mounts, over the installed packages, a *build
   traceback still reads well). No import, reload, file read, bytecode or object walk inside the
   sandbox can find the reference: it is not there;
 - the ``autograder`` package holds only ``autograder/kernel/`` (the code that must run inside the
-  kernel); the trusted checks, the grader and ``checks.py`` are not there either.
+  kernel); the trusted checks, the grader and ``checks.py`` are not there either. One stand-in joins
+  it: ``autograder.hints``, whose ``hint()`` only says that hints are not shown while grading, so a
+  ``from autograder.hints import hint`` a learner left in an answer cell does not break that cell.
 
 :func:`grading_build` makes (once, cached by content) the build of one assignment and returns its
 folders; :func:`withheld_targets` resolves the dotted names of ``Check.withhold``.
@@ -191,8 +193,18 @@ def strip_functions(source: str, qualnames: dict[str, str]) -> str:
     return text
 
 
+#: ``autograder/hints.py`` in the build: the learner's hint helper, showing and recording nothing.
+_HINTS_STAND_IN = '''"""The hint helper as a graded notebook sees it: no ladders, no record, no files."""
+
+
+def hint(exercise, *, notebook=None, all_taken=False):
+    """Show nothing: hints are for learning, and a hint(N) left in a cell must not break its grading."""
+    print(f"hint({exercise}): hints are not shown while the notebook is graded")
+'''
+
+
 def _digest(aid: str, names, folders) -> str:
-    h = hashlib.sha256(repr((aid, sorted(names))).encode())
+    h = hashlib.sha256(repr((aid, sorted(names), _HINTS_STAND_IN)).encode())
     for folder in folders:
         for path in sorted(Path(folder).rglob("*.py")):
             if "__pycache__" not in path.parts:
@@ -237,6 +249,7 @@ def grading_build(aid: str, withheld, cache_dir) -> GradingBuild:
         (tmp / "autograder").mkdir()
         shutil.copy(grader / "__init__.py", tmp / "autograder" / "__init__.py")
         shutil.copytree(grader / "kernel", tmp / "autograder" / "kernel", ignore=_SKIP)
+        (tmp / "autograder" / "hints.py").write_text(_HINTS_STAND_IN)
         compileall.compile_dir(str(tmp), quiet=1, workers=1)
         for path in [tmp, *tmp.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)

@@ -11,8 +11,9 @@ with nbgrader's handler, the validation with :mod:`autograder.selfcheck`, the co
 What nbgrader's dialog (0.9.6) can show is fixed by its JavaScript: an empty ``value`` shows
 "Success! Your notebook passes all the tests.", a ``failed`` list shows each entry's ``source`` as
 text under "The following cell failed:" and its ``error`` as HTML, and ``success: false`` shows the
-``value`` under "There was an error running the validate command:". So a passing notebook gets the
-first, anything else one ``failed`` entry holding the whole ``convlab-grade check`` report, and a
+``value`` under "There was an error running the validate command:". So a passing notebook (every
+exercise passes its visible tests and the diagnosis finds nothing) gets the first, anything else one
+``failed`` entry holding the whole ``convlab-grade check`` report (with the diagnosis's lines), and a
 notebook that cannot be run the third.
 
 Enabled by ``lab-config/jupyter_server_config.json``, which ``make lab`` puts on
@@ -30,7 +31,8 @@ from jupyter_server.utils import url_path_join
 from nbgrader.server_extensions.validate_assignment.handlers import NbGraderVersionHandler
 from tornado import web
 
-from autograder.selfcheck import format_report, passed, self_check_async
+from autograder.check_cache import check_async
+from autograder.selfcheck import format_report, passed
 
 __all__ = ["validate_reply", "ValidateHandler"]
 
@@ -40,7 +42,7 @@ _HINT = "Fix the exercises not marked pass, then press Validate again."
 async def validate_reply(path: Path) -> dict:
     """The answer to the Validate button for the notebook at ``path`` (nbgrader's reply format)."""
     try:
-        statuses = await self_check_async(path)
+        statuses, _ = await check_async(path)  # in mywork/ it also refreshes what `progress` shows
     except Exception as exc:  # noqa: BLE001 - any failure to run becomes the dialog's error text
         first = " ".join(str(exc).split())[:500]
         return {"success": False, "value": f"convlab-grade check could not run {path.name}: "

@@ -2,8 +2,8 @@
 
 A mutant lives next to the exercise it breaks, in ``solutions/<aid>/mutants/<name>.mutant`` (never
 released). It names the solution cell it patches, the hidden-test cells it must lose points on, why
-it is wrong, optionally (``# fails:``) the visible-test cells that must catch it, and one or more
-hunks, each replacing an exact snippet of that cell's source::
+it is wrong, optionally (``# fails:``) the visible-test cells that must catch it and (``# hint:``) the
+pattern its diagnosis must report (:mod:`autograder.diagnosis`), and one or more hunks, each replacing an exact snippet of that cell's source::
 
     # grade_id: conv_output_size
     # loses: conv_output_size_hidden
@@ -37,7 +37,7 @@ __all__ = ["MUTANTS_DIR", "SUFFIX", "Hunk", "Mutant", "MutantError", "parse_muta
 
 MUTANTS_DIR = "mutants"
 SUFFIX = ".mutant"
-_HEADER_RE = re.compile(r"^# (grade_id|loses|fails|why):(.*)$")
+_HEADER_RE = re.compile(r"^# (grade_id|loses|fails|why|hint):(.*)$")
 _REPLACE, _WITH, _END = "@@ replace", "@@ with", "@@ end"
 _SHOWN_CHARS = 300
 
@@ -57,7 +57,8 @@ class Hunk:
 @dataclass(frozen=True)
 class Mutant:
     """A plausible wrong answer: ``hunks`` patch solution cell ``grade_id``; it must lose ``loses``
-    (hidden-test cells) and make the visible-test cells ``fails`` raise."""
+    (hidden-test cells) and make the visible-test cells ``fails`` raise; ``hint`` is the pattern id
+    its diagnosis must report (:mod:`autograder.diagnosis`)."""
 
     aid: str
     name: str
@@ -67,6 +68,7 @@ class Mutant:
     hunks: tuple[Hunk, ...]
     path: Path | None = None
     fails: tuple[str, ...] = ()
+    hint: str = ""
 
     @property
     def label(self) -> str:
@@ -81,8 +83,8 @@ def _header(lines: list[str], where: str) -> tuple[dict[str, str], int]:
     while i < len(lines) and lines[i].startswith("#"):
         match = _HEADER_RE.match(lines[i])
         if not match:
-            raise MutantError(f"{where}: line {i + 1}: expected '# grade_id:', '# loses:', '# fails:' or "
-                              f"'# why:', got {lines[i]!r}")
+            raise MutantError(f"{where}: line {i + 1}: expected '# grade_id:', '# loses:', '# fails:', "
+                              f"'# why:' or '# hint:', got {lines[i]!r}")
         key, value = match.group(1), match.group(2).strip()
         if key in fields:
             raise MutantError(f"{where}: line {i + 1}: '# {key}:' given twice")
@@ -136,7 +138,7 @@ def parse_mutant(text: str, name: str, aid: str = "", path: Path | None = None) 
     loses, fails = (tuple(x.strip() for x in fields.get(key, "").split(",") if x.strip())
                     for key in ("loses", "fails"))
     return Mutant(aid, name, fields["grade_id"], loses, fields.get("why", ""), _hunks(lines, start, where), path,
-                  fails)
+                  fails, fields.get("hint", ""))
 
 
 def read_mutant(path, aid: str | None = None) -> Mutant:

@@ -6,7 +6,8 @@ autograde`` (or the formgrader's Autograde button) on this course runs the same 
 and trusted hidden checks, and ``nbgrader generate_feedback`` the same sanitised pages; a run that
 was not given the hidden checks' places refuses (:class:`RequireConvlabGrade`).
 
-- ``AUTOGRADE_PREPROCESSORS``: fresh hidden cases and references drawn here
+- ``AUTOGRADE_PREPROCESSORS``: a Chinese submission's visible tests put back into Chinese after nbgrader
+  restored them from the gradebook (:class:`~autograder.localize.LocalizeLockedCells`), fresh hidden cases and references drawn here
   (:class:`~autograder.trusted.PrepareHidden`), the notebook run in the sandbox with each hidden
   cell's inputs present only while it runs (:class:`~autograder.execution.SandboxExecute`),
   warnings ignored, the answers judged and written as each hidden cell's verdict
@@ -30,6 +31,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 from autograder.execution import SandboxExecute
 from autograder.feedback_page import TEMPLATE_NAME, FeedbackSummary, template_dirs
 from autograder.late import PerDayPenalty
+from autograder.localize import LocalizeLockedCells
 from autograder.safe_html import FeedbackHTMLExporter, SanitizeFeedback
 from autograder.sanitize import SanitizeTracebacks
 from autograder.trusted import JudgeHidden, PrepareHidden
@@ -57,6 +59,7 @@ class RequireConvlabGrade(NbGraderPreprocessor):
 
 AUTOGRADE_PREPROCESSORS = [
     RequireConvlabGrade,
+    LocalizeLockedCells,
     PrepareHidden,
     SandboxExecute,
     IgnorePattern,
@@ -87,6 +90,7 @@ def configure_course(c, root) -> None:
     work = root / "work"
     c.Autograde.autograde_preprocessors = list(AUTOGRADE_PREPROCESSORS)
     c.PrepareHidden.solutions_dir = str(root / "solutions")
+    c.LocalizeLockedCells.solutions_dir = str(root / "solutions")
     c.PrepareHidden.builds_dir = str(work / "builds")
     c.JudgeHidden.reports_root = str(work / "reports")
     c.SandboxExecute.assets_dir = str(root / "assignments")

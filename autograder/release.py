@@ -26,9 +26,11 @@ import nbformat
 
 from autograder.cells import MARKERS, marked_lines
 from autograder.course import Course, ensure_tools_on_path
+from autograder.editions import DEFAULT, EDITIONS, TRANSLATIONS, edition_notebook
 
 __all__ = ["ReleaseLeakError", "ReleaseOverwriteError", "ReleaseResult", "release", "release_to", "find_leaks",
-           "canonicalize", "secret_lines", "changed_since_release", "released_files", "file_digest", "RECORD"]
+           "canonicalize", "write_editions", "secret_lines", "changed_since_release", "released_files", "file_digest",
+           "canonical_digest", "RECORD"]
 
 #: In each released folder: ``{relative path: sha256}`` of every file the release wrote.
 RECORD = ".convlab-release.json"
@@ -92,6 +94,15 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def canonical_digest(path: Path) -> str | None:
+    """SHA-256 of the notebook at ``path`` in the form a release writes (outputs and counts dropped), so a
+    copy that was only run matches its release's record; ``None`` when it is not a readable notebook."""
+    try:
+        return hashlib.sha256(_canonical_text(path).encode("utf-8")).hexdigest()
+    except Exception:  # noqa: BLE001 - unreadable or not a notebook: it matches no release
+        return None
+
+
 def _write_record(folder: Path) -> None:
     record = {name: file_digest(p) for name, p in released_files(folder).items()}
     (folder / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -136,10 +147,11 @@ def _refuse_to_overwrite(folders) -> None:
             + "\nmove them elsewhere, or run the release again with --force to replace them")
 
 
-def find_leaks(course: Course, aid: str) -> list[str]:
-    """Every problem of ``assignments/<aid>`` (empty when the release is clean)."""
+def find_leaks(course: Course, aid: str, edition: str = DEFAULT) -> list[str]:
+    """Every problem of the ``edition``'s release of ``aid`` (``assignments/<aid>``, ``assignments-zh/<aid>``;
+    empty when the release is clean)."""
     problems = []
-    released = course.assignments / aid
+    released = course.release_dir(edition) / aid
     for secret in _SECRET_FILES:
         for hit in sorted(released.rglob(secret)):
             problems.append(f"{hit.relative_to(course.root)} must not be released")
@@ -159,7 +171,36 @@ def find_leaks(course: Course, aid: str) -> list[str]:
                     problems.append(f"{out.name} cell {index}: solution or hidden line {line.strip()[:60]!r}")
             if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None):
                 problems.append(f"{out.name} cell {index}: has outputs")
+            if TRANSLATIONS in cell.get("metadata", {}):
+                problems.append(f"{out.name} cell {index}: still holds the source's {TRANSLATIONS!r}")
     return problems
+
+
+def write_editions(course: Course, aid: str) -> None:
+    """Turn nbgrader's release of ``aid`` into one folder per edition (:mod:`autograder.editions`).
+
+    Each released notebook gets its cells' translations back from the source notebook (by cell id, the
+    one thing nbgrader keeps of a cell besides its text and markup), then every edition is written
+    canonically, under the same file name: ``assignments/<aid>/`` without translations,
+    ``assignments-zh/<aid>/`` in Chinese. The other files of the release are copied to every edition.
+    """
+    english = course.release_dir(DEFAULT) / aid
+    for edition in EDITIONS[1:]:
+        folder = course.release_dir(edition) / aid
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(english, folder, ignore=shutil.ignore_patterns(RECORD, "*.ipynb", *_NOT_RELEASED))
+    for path in sorted(english.glob("*.ipynb")):
+        source = nbformat.read(course.solutions / aid / path.name, as_version=4)
+        texts = {c.get("id"): c.metadata[TRANSLATIONS] for c in source.cells if TRANSLATIONS in c.get("metadata", {})}
+        released = nbformat.read(path, as_version=4)
+        for cell in released.cells:
+            cell.metadata.pop(TRANSLATIONS, None)
+            if cell.get("id") in texts:
+                cell.metadata[TRANSLATIONS] = texts[cell.get("id")]
+        for edition in EDITIONS:
+            target = course.release_dir(edition) / aid / path.name
+            nbformat.write(edition_notebook(released, edition), target)
+            canonicalize(target)
 
 
 def release(course: Course, aids=None, log=None, force: bool = False) -> list[ReleaseResult]:
@@ -174,7 +215,7 @@ def release(course: Course, aids=None, log=None, force: bool = False) -> list[Re
     ensure_tools_on_path()
     aids = [course.require_assignment(a) for a in aids] if aids else course.assignment_ids()
     if not force:
-        _refuse_to_overwrite(course.assignments / aid for aid in aids)
+        _refuse_to_overwrite(course.release_dir(edition) / aid for edition in EDITIONS for aid in aids)
     results = []
     for aid in aids:
         cfg = course.config()
@@ -186,10 +227,11 @@ def release(course: Course, aids=None, log=None, force: bool = False) -> list[Re
             converter.log = log
         converter.start()
         notebooks = tuple(sorted((course.assignments / aid).glob("*.ipynb")))
-        for path in notebooks:
-            canonicalize(path)
-        _write_record(course.assignments / aid)
-        problems = find_leaks(course, aid)
+        write_editions(course, aid)
+        problems = []
+        for edition in EDITIONS:
+            _write_record(course.release_dir(edition) / aid)
+            problems += find_leaks(course, aid, edition)
         if problems:
             raise ReleaseLeakError(f"release of {aid} is not clean:\n  " + "\n  ".join(problems))
         results.append(ReleaseResult(aid, notebooks))
@@ -200,12 +242,16 @@ def release_to(course: Course, aids, out_dir, log=None, force: bool = False) -> 
     """Release ``aids`` (default: all) into ``out_dir/<aid>/``, leaving the course untouched.
 
     The release is generated in a throw-away copy of the course (its own gradebook), verified like
-    :func:`release`, then copied; an existing ``out_dir/<aid>/`` is replaced, under the same rule.
+    :func:`release`, then copied; an existing ``out_dir/<aid>/`` is replaced, under the same rule. The
+    other editions go beside it as the course's do: ``<out_dir>-zh/<aid>/``.
     """
     aids = [course.require_assignment(a) for a in aids] if aids else course.assignment_ids()
     out_dir = Path(out_dir).resolve()
+    # each edition beside the English one, as assignments-zh/ beside assignments/: DIR/<aid>, DIR-zh/<aid>
+    outs = {e: out_dir.with_name(out_dir.name + Course(out_dir).release_dir(e).name[len("assignments"):])
+            for e in EDITIONS}
     if not force:
-        _refuse_to_overwrite(out_dir / aid for aid in aids)
+        _refuse_to_overwrite(outs[e] / aid for e in EDITIONS for aid in aids)
     results = []
     with tempfile.TemporaryDirectory(prefix="convlab-release-") as tmp:
         scratch = Course(Path(tmp))
@@ -214,8 +260,9 @@ def release_to(course: Course, aids, out_dir, log=None, force: bool = False) -> 
                             ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*.pyc"))
         shutil.copy(course.root / "nbgrader_config.py", scratch.root / "nbgrader_config.py")
         for result in release(scratch, aids, log=log):
-            target = out_dir / result.aid
-            shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(scratch.assignments / result.aid, target)
-            results.append(ReleaseResult(result.aid, tuple(target / p.name for p in result.notebooks)))
+            for edition in EDITIONS:
+                target = outs[edition] / result.aid
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(scratch.release_dir(edition) / result.aid, target)
+            results.append(ReleaseResult(result.aid, tuple(out_dir / result.aid / p.name for p in result.notebooks)))
     return results

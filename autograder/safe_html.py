@@ -37,6 +37,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.preprocessors.sanitize import SanitizeHTML
 from traitlets import Any, Bool, Instance, List, Set, Unicode, default
 
+from autograder.feedback_text import localize_labels
 from autograder.page_check import unsafe_url
 
 __all__ = ["SanitizeFeedback", "FeedbackHTMLExporter", "allowed_attribute", "removed_note",
@@ -243,6 +244,12 @@ class FeedbackHTMLExporter(HTMLExporter):
         escapes ``<p>`` and ``<img>``, which would garble a cleaned markdown output)."""
         yield from super().default_filters()
         yield ("clean_html", lambda text: self.cleaner.sanitize_html_tags(str(text)))
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        """The page, with nbgrader's template labels in the notebook's edition (``FeedbackSummary`` puts
+        it in ``resources["convlab"]``; :func:`autograder.feedback_text.localize_labels`)."""
+        page, resources = super().from_notebook_node(nb, resources, **kw)
+        return localize_labels(page, (resources or {}).get("convlab", {}).get("edition", "en")), resources
 
     @jinja2.pass_context
     def markdown2html(self, context, source):

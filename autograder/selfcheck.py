@@ -5,8 +5,10 @@ no hidden tests, nothing graded) and reports, per exercise, whether its answer c
 visible tests in it pass. An exercise is what a ``### Exercise N (P points): title`` heading starts
 (:func:`autograder.cells.exercises`), up to the next one: its answers are the nbgrader solution cells
 in it, its visible tests the locked code cells in it. A notebook without such headings has one
-question per solution cell instead. The Lab's Validate button reports the same lines
-(:mod:`autograder.lab`).
+question per solution cell instead. Under an answered exercise, the diagnosis
+(:mod:`autograder.diagnosis`, run in the same kernel on public probes) adds which kind of input
+breaks it and a hint, also when the visible tests pass. The Lab's Validate button reports the same
+lines (:mod:`autograder.lab`).
 
 Understanding questions (:mod:`autograder.questions`) have only a form check among the visible
 tests. Where the course's own ``solutions/<aid>/checks.py`` sits beside the notebook (a self-study
@@ -18,7 +20,7 @@ says that they are judged when the notebook is graded.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -26,10 +28,12 @@ import nbformat
 from jupyter_core.utils import run_sync
 
 from autograder.cells import exercises, nbgrader_meta
+from autograder.diagnosis.runner import exercises_of, kernel_cell, note_lines, read_report, withheld_findings
 from autograder.kernel.protocol import ANSWER_MIME, MAX_ANSWER_BYTES, Outcome, ValueFormatError, read_answer_message
+from autograder.scan import student_sources
 
-__all__ = ["QuestionStatus", "QUESTION_TAG", "self_check", "self_check_async", "format_report", "summarize", "passed",
-           "question_cells", "judge_questions"]
+__all__ = ["QuestionStatus", "QUESTION_TAG", "self_check", "self_check_async", "format_report", "summarize",
+           "with_diagnosis", "passed", "question_cells", "judge_questions"]
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TODO = "replace `raise NotImplementedError()`"
@@ -38,7 +42,8 @@ _MARKS = {"pass": "pass", "fail": "FAIL", "unanswered": "todo", "error": "ERROR"
 
 @dataclass(frozen=True)
 class QuestionStatus:
-    """``state`` is ``"pass"``, ``"fail"``, ``"unanswered"`` or ``"error"``; ``detail`` says why.
+    """``state`` is ``"pass"``, ``"fail"``, ``"unanswered"`` or ``"error"``; ``detail`` says why;
+    ``notes`` are the diagnosis's lines (which kind of input breaks it, and a hint).
 
     ``question`` names it: the exercise heading as plain text (``Exercise 2 (35 points)
     conv_backward_naive``), or a solution cell's grade_id in a notebook without exercise headings.
@@ -47,6 +52,12 @@ class QuestionStatus:
     question: str
     state: str
     detail: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def passes(self) -> bool:
+        """Its visible tests pass and the diagnosis found nothing wrong."""
+        return self.state == "pass" and not self.notes
 
 
 def _first_error(cell):
@@ -105,8 +116,8 @@ def summarize(nb) -> list[QuestionStatus]:
 
 
 def passed(statuses: list[QuestionStatus]) -> bool:
-    """The verdict: every exercise passes its visible tests."""
-    return all(s.state == "pass" for s in statuses)
+    """The verdict: every exercise passes its visible tests and the diagnosis finds nothing wrong."""
+    return all(s.passes for s in statuses)
 
 
 def format_report(name: str, statuses: list[QuestionStatus]) -> str:
@@ -115,6 +126,7 @@ def format_report(name: str, statuses: list[QuestionStatus]) -> str:
     lines = [f"{name}: {count} of {len(statuses)} exercises pass their visible tests"]
     for s in statuses:
         lines.append(f"  {s.question}: {_MARKS[s.state]}" + (f" - {s.detail}" if s.detail else ""))
+        lines += [f"      {note}" for note in s.notes]
     lines.append("(Hidden tests run only when your notebook is graded.)")
     return "\n".join(lines)
 
@@ -194,22 +206,63 @@ def judge_questions(nb, statuses: list[QuestionStatus], questions, answers: dict
             _, failed = failures(q, lambda case, name=q.name: answers.get(name, missing))
             if failed:
                 wrong.append(f"question {number} ({q.name}): {failed[0].split('): ', 1)[-1]}")
-        verdict = (QuestionStatus(status.question, "fail", "; ".join(wrong)) if wrong else
-                   QuestionStatus(status.question, "pass", f"all {len(mine)} answers right"))
-        out.append(QuestionStatus(verdict.question, verdict.state, f"{verdict.detail} (judged against {source})"))
+        state, detail = ("fail", "; ".join(wrong)) if wrong else ("pass", f"all {len(mine)} answers right")
+        out.append(replace(status, state=state, detail=f"{detail} (judged against {source})"))
     return out
 
 
 def _judged_when_graded(nb, statuses: list[QuestionStatus]) -> list[QuestionStatus]:
     """``statuses`` where each passing exercise with questions says when its answers are judged."""
     owners = set(question_cells(nb).values())
-    return [QuestionStatus(s.question, s.state, f"{s.detail}; the answers are judged when your notebook is graded")
+    return [replace(s, detail=f"{s.detail}; the answers are judged when your notebook is graded")
             if s.question in owners and s.state == "pass" else s for s in statuses]
 
 
+def with_diagnosis(nb, statuses: list[QuestionStatus], found: dict) -> list[QuestionStatus]:
+    """``statuses`` with the diagnosis lines of each answered exercise added as ``notes``.
+
+    ``found`` maps a solution cell's grade_id to its findings (:mod:`autograder.diagnosis`; ``[]``:
+    probed, nothing wrong); an exercise shows the findings of its first solution cell that has any. A
+    failing exercise whose own function passes every probe is told so (an earlier one is to blame).
+    """
+    cells: dict[str, list[str]] = {}
+    starts = _question_starts(nb)
+    question = None
+    for index, cell in enumerate(nb.cells):
+        question = starts.get(index, question)
+        if question is not None and cell.cell_type == "code" and nbgrader_meta(cell).get("solution"):
+            cells.setdefault(question, []).append(nbgrader_meta(cell).get("grade_id", ""))
+    out = []
+    for s in statuses:
+        mine = [c for c in cells.get(s.question, []) if c in found]
+        first = next((found[c] for c in mine if found[c]), [])
+        notes = note_lines(first, s.state == "pass") if s.state != "unanswered" else ()
+        if s.state in ("fail", "error") and mine and not first:
+            notes = (f"diagnosis: your {', '.join(mine)} passes every probe; the failing line may call an earlier "
+                     "exercise's function: fix that one first",)
+        out.append(replace(s, notes=notes))
+    return out
+
+
+async def _diagnose_in_kernel(client, aid: str) -> dict:
+    """Run the diagnosis cell after the notebook, in its kernel; ``{}`` if it fails or times out."""
+    client.nb.cells.append(nbformat.v4.new_code_cell(kernel_cell(aid)))  # nbclient writes the cell back there
+    try:
+        await client.async_execute_cell(client.nb.cells[-1], len(client.nb.cells) - 1)
+    except Exception:  # noqa: BLE001 - a diagnosis that cannot run leaves the verdict as it is
+        return {}
+    finally:
+        cell = client.nb.cells.pop()
+    return read_report(cell.get("outputs", []))
+
+
 async def self_check_async(path, timeout: int = 120) -> list[QuestionStatus]:
-    """Execute ``path`` (a copy in memory; the file is not modified) and summarise it; judge the
-    understanding questions when the course's ``checks.py`` is beside it (module docstring)."""
+    """Execute ``path`` (a copy in memory; the file is not modified), diagnose it and summarise it; judge
+    the understanding questions when the course's ``checks.py`` is beside it (module docstring).
+
+    The assignment is the notebook's name (``a1_volumes.ipynb``); when ``autograder/diagnosis`` has a
+    module for it, its probes run in the same kernel after the last cell.
+    """
     from nbclient import NotebookClient  # noqa: PLC0415 - only when a notebook actually runs
 
     path = Path(path)
@@ -223,12 +276,23 @@ async def self_check_async(path, timeout: int = 120) -> list[QuestionStatus]:
                             resources={"metadata": {"path": str(path.parent.resolve())}},
                             # the kernel's own start-up log (e.g. "running over TCP") means nothing to a student
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    await client.async_execute()
-    if not questions:
-        return _judged_when_graded(nb, summarize(nb))
-    answers = _answers(nb.cells.pop(), aid, questions)
-    source = "/".join(checks_file.parts[-3:])  # solutions/<aid>/checks.py
-    return judge_questions(nb, summarize(nb), questions, answers, source)
+    found = {}
+    client.reset_execution_trackers()
+    async with client.async_setup_kernel():
+        for index, cell in enumerate(nb.cells):  # as NotebookClient.async_execute does
+            await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+        if exercises_of(aid) is not None:
+            found = await _diagnose_in_kernel(client, aid)
+    if found or exercises_of(aid) is not None:
+        for cell, scanned in withheld_findings(aid, student_sources(nb)).items():
+            found[cell] = scanned + found.get(cell, [])
+    if questions:
+        answers = _answers(nb.cells.pop(), aid, questions)
+        source = "/".join(checks_file.parts[-3:])  # solutions/<aid>/checks.py
+        statuses = judge_questions(nb, summarize(nb), questions, answers, source)
+    else:
+        statuses = _judged_when_graded(nb, summarize(nb))
+    return with_diagnosis(nb, statuses, found)
 
 
 def self_check(path, timeout: int = 120) -> list[QuestionStatus]:

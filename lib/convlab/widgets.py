@@ -116,7 +116,9 @@ def _setting_text(s: ConvSetting) -> str:
         if s.dilation > 1:
             head += f", dilation={s.dilation} (F_eff={s.f_eff})"
         return f"{head}: output size (W - F + 2P)/S + 1 = ({s.W} - {s.f_eff} + {2 * s.P})/{s.S} + 1 = {s.out}"
-    return f"INVALID. {s.reason}"  # the reason names W, F, S, P (and dilation) itself
+    # the reason ("invalid convolution (W=..., F=..., ...): ...") names the setting and the fixes itself
+    word = "invalid"
+    return "INVALID" + s.reason[len(word):] if s.reason.startswith(word) else f"INVALID: {s.reason}"
 
 
 def _draw_setting(s: ConvSetting, caption: str | None = None) -> Figure:

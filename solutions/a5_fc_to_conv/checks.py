@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from autograder.checks import Check
+from autograder.questions import question
 from convlab.layers import affine_backward, affine_forward
 from convlab.models import FC, Conv, ConvNet, Pool, fc_to_conv, format_spec, parse_spec, summarize
 
@@ -305,6 +306,19 @@ def fine_score_map_ref(spec, input_shape, step, image, **params):
     return crop_scores(_net(spec, input_shape, params), image, step)
 
 
+# --- exercise 6: check your understanding (one value per question, judged all or nothing) -----------
+
+QUESTIONS = [
+    # 40x28 image, 16x16 crops every 4 pixels: 7 rows and 4 columns of crops
+    question("q1_map_entries", "q1_map_entries_hidden", ((40 - 16) // 4 + 1) * ((28 - 16) // 4 + 1)),
+    # a 3x3 CONV layer with 4 filters on 2x6x6 makes 4x4x4 numbers, each from 2*3*3 inputs
+    question("q2_free_weights", "q2_free_weights_hidden", 4 * 4 * 4 * 2 * 3 * 3),
+    # r = 32 / 8 shifts along each axis
+    question("q3_shifted_passes", "q3_shifted_passes_hidden", (32 // 8) ** 2),
+    # padding: the crop's border features see zeros in its own pass, canvas pixels in the big one
+    question("q4_padded_map", "q4_padded_map_hidden", "C", choices="ABCD"),
+]
+
 CHECKS = [
     Check(name="fc_forward", grade_id="fc_forward_hidden", cases=fc_forward_cases, reference=fc_forward_ref,
           withhold=FC_WITHHELD),
@@ -327,4 +341,4 @@ CHECKS = [
     Check(name="fine_score_map", grade_id="fine_score_map_hidden", cases=fine_score_map_cases,
           reference=fine_score_map_ref, rtol=NET_RTOL, atol=NET_ATOL, withhold=CONVERT_WITHHELD,
           depends_on={"fc_to_conv": "fc_to_conv (exercise 2)", "score_map": "score_map (exercise 4)"}),
-]
+] + QUESTIONS

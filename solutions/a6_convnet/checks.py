@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from autograder.checks import Check
+from autograder.questions import question
 from convlab.data import load_digits
 from convlab.gradcheck import rel_error
 from convlab.layers import spatial_batchnorm_backward, spatial_batchnorm_forward
@@ -314,6 +315,19 @@ _BATCHNORM = {"convnet_loss": "ConvNet.loss (exercise 1)",
               "spatial_batchnorm_forward": "spatial_batchnorm_forward (exercise 3)",
               "spatial_batchnorm_backward": "spatial_batchnorm_backward (exercise 3)"}
 
+# --- exercise 6: check your understanding (one value per question, judged all or nothing) -----------
+
+QUESTIONS = [
+    # K=16, F=5 'same' on 8x8x1, 2x2 pool: 4x4x16 inputs to 64 hidden units, plus their biases
+    question("q1_fc_params", "q1_fc_params_hidden", (4 * 4 * 16) * 64 + 64),
+    # tiny weights: every class has probability about 1/100; "to two decimals"
+    question("q2_initial_loss", "q2_initial_loss_hidden", math.log(100), rel_tol=0.01 / math.log(100)),
+    # spatial batchnorm averages over M = N*H*W values per channel
+    question("q3_bn_values", "q3_bn_values_hidden", 32 * 8 * 8),
+    # test mode: the running averages
+    question("q4_bn_test", "q4_bn_test_hidden", "B", choices="ABCD"),
+]
+
 CHECKS = [
     Check(name="convnet_init", grade_id="convnet_init_hidden", cases=init_cases, reference=init_reference,
           compare=_init_agrees, withhold=MODELS_WITHHELD),
@@ -340,4 +354,4 @@ CHECKS = [
     Check(name="batchnorm_convnet_on_device", grade_id="device_hidden", cases=bn_net_cases,
           reference=net_answers_reference, compare=_arrays_agree(_BN_NET_ANSWERS),
           withhold=MODELS_WITHHELD + BN_WITHHELD, depends_on={"batchnorm_convnet": "BatchNormConvNet (exercise 4)"}),
-]
+] + QUESTIONS

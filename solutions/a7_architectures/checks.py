@@ -14,6 +14,7 @@ turns it back into ``Layer`` tuples).
 import numpy as np
 
 from autograder.checks import Check
+from autograder.questions import question
 from convlab import shapes
 from convlab.layers import conv_backward, conv_forward, relu_backward, relu_forward
 
@@ -443,6 +444,20 @@ MEMORY_WITHHELD = TABLE_WITHHELD + ["convlab.shapes.activation_bytes"]
 COST_WITHHELD = ["convlab.shapes.conv_param_count", "convlab.shapes.grouped_conv_param_count",
                  "convlab.shapes.depthwise_separable_param_count"]
 
+# --- exercise 9: check your understanding (one value per question, judged all or nothing) -----------
+
+QUESTIONS = [
+    # dilated filters reach F + (F - 1)(r - 1) pixels: 3, 5 and 13; stride-1 fields add up minus one each
+    question("q1_dilated_field", "q1_dilated_field_hidden", 1 + (3 - 1) + (5 - 1) + (13 - 1)),
+    # depthwise 3x3 per channel, then 1x1 pointwise
+    question("q2_separable_weights", "q2_separable_weights_hidden", 3 * 3 * 32 + 32 * 64),
+    # activations in the early CONV layers, parameters in the FC layers
+    question("q3_where_vgg", "q3_where_vgg_hidden", "D", choices="ABCD"),
+    # activations and gradients, float32, 16 images, in MiB; "to one decimal"
+    question("q4_training_mib", "q4_training_mib_hidden", 10_000_000 * 2 * 4 * 16 / 2**20,
+             rel_tol=0.06 / 1220.7),
+]
+
 CHECKS = [
     Check(name="layer_table", grade_id="layer_table_hidden", cases=layer_table_cases,
           reference=layer_table_reference, rtol=0, atol=0, withhold=TABLE_WITHHELD),
@@ -473,4 +488,4 @@ CHECKS = [
           rtol=0, atol=0, withhold=["convlab.shapes.conv_param_count", "convlab.shapes.fc_param_count"]),
     Check(name="depth_answers", grade_id="depth_hidden", cases=depth_cases, reference=depth_reference,
           rtol=0, atol=0, withhold=["convlab.models.summarize"]),
-]
+] + QUESTIONS

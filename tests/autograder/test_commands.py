@@ -183,6 +183,23 @@ def test_release_refuses_to_replace_changed_files_without_force(tmp_path, capsys
     assert "was modified after the release wrote it" in capsys.readouterr().err
 
 
+def test_release_writes_every_edition_with_its_record_and_guards_it(tmp_path, capsys):
+    course = new_fixture_course(tmp_path / "course")
+    english, chinese = course.assignments / AID / NB, course.release_dir("zh") / AID / NB
+    assert json.loads((chinese.parent / RECORD).read_text()) == {NB: hashlib.sha256(chinese.read_bytes()).hexdigest()}
+    en_nb, zh_nb = nbformat.read(english, as_version=4), nbformat.read(chinese, as_version=4)
+    assert [c.id for c in en_nb.cells] == [c.id for c in zh_nb.cells] and zh_nb.metadata["convlab"] == {"edition": "zh"}
+    zh_nb.cells[0].source += " 我的笔记"  # a student working in the Chinese release folder
+    nbformat.write(zh_nb, chinese)
+    assert cli.main(["--course", str(course.root), "release", AID]) == 2
+    assert f"{chinese} was modified after the release wrote it" in capsys.readouterr().err
+    assert cli.main(["--course", str(course.root), "release", AID, "--force"]) == 0
+    out = tmp_path / "elsewhere"
+    assert cli.main(["--course", str(course.root), "release", AID, "--out", str(out)]) == 0
+    assert (out / AID / NB).read_bytes() == english.read_bytes()
+    assert (tmp_path / "elsewhere-zh" / AID / NB).read_bytes() == chinese.read_bytes()
+
+
 # --- check (the student's self-check) ----------------------------------------------------------
 @pytest.mark.slow
 def test_check_blank_release_lists_every_question_as_todo(graded, capsys):
@@ -230,8 +247,8 @@ OUT_SIZE_HARDCODED_HUNKS = [("""    span = W - F + 2 * P
     if span < 0 or span % S:
         raise ValueError(f"invalid setting W={W}, F={F}, S={S}, P={P}")
     return span // S + 1""", "    return {(7, 3, 1, 0): 5, (7, 3, 2, 0): 3}[(W, F, S, P)]")]
-RELU_WRONG_HUNKS = [("    return np.maximum(x, 0)", "    return np.abs(x) * 0 + np.maximum(x, 0) * (x.size <= 4)"),
-                    ("    return dout * (x > 0)", "    return (x > 0) * 1.0 * (dout if x.size <= 4 else 1)")]
+RELU_WRONG_HUNKS = [("    return np.maximum(x, 0)", "    return np.maximum(x, 0) + (x.size > 4)"),
+                    ("    return dout * (x > 0)", "    return dout * (x > 0) + (x.size > 4)")]
 POOL_SKIP_STRIDE_HUNKS = [
     ("    n_out = (len(x) - size) // stride + 1", "    n_out = (len(x) - size) // size + 1  # steps by the window size"),
     ("""        window = x[i * stride:i * stride + size]
@@ -275,9 +292,9 @@ def test_mutants_patch_the_answer_a_student_sees(tmp_path):
     assert mutants_of(course.solutions, AID) == found
     relu = apply_mutant(course.solutions / AID / NB, found[1])
     assert relu == ('def relu(x):\n    """Elementwise max(x, 0); same shape as x."""\n'
-                    "    return np.abs(x) * 0 + np.maximum(x, 0) * (x.size <= 4)\n\n\n"
+                    "    return np.maximum(x, 0) + (x.size > 4)\n\n\n"
                     'def relu_grad(x, dout):\n    """Upstream gradient dout passed where x > 0; same shape as x."""\n'
-                    "    return (x > 0) * 1.0 * (dout if x.size <= 4 else 1)\n")
+                    "    return dout * (x > 0) + (x.size > 4)\n")
 
 
 def test_a_mutant_that_no_longer_fits_its_solution_fails_loudly(tmp_path):

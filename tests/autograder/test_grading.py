@@ -36,8 +36,9 @@ def test_adversarial_grade(graded, student):
     course, results = graded
     result = results[student]
     assert result.max_score == 10.0
-    assert result.score == pytest.approx(STUDENTS[student][1], abs=1e-6), (result.cells, result.notes)
-    assert result.status == "graded"
+    why = (result.cells, result.notes, report_json(course, student).get("grader_log"))
+    assert result.score == pytest.approx(STUDENTS[student][1], abs=1e-6), why
+    assert result.status == "graded", why
 
 
 @pytest.mark.parametrize("student", sorted(FOLDER_CASES))

@@ -96,8 +96,16 @@ def test_the_reference_is_not_in_the_build(aid, builds):
         leaked = [ln for ln in distinctive if ln in texts]
         assert not leaked, f"{aid}: {t.dotted}'s body is still in the build: {leaked[:3]}"
     grader = sorted(str(p.relative_to(build.root / "autograder")) for p in (build.root / "autograder").rglob("*.py"))
-    assert grader == ["__init__.py", "kernel/__init__.py", "kernel/boot.py", "kernel/harness.py",
+    assert grader == ["__init__.py", "hints.py", "kernel/__init__.py", "kernel/boot.py", "kernel/harness.py",
                       "kernel/protocol.py", "kernel/stand_in.py"], "only the kernel package of the grader is in the build"
+
+
+def test_a_hint_left_in_a_cell_runs_in_the_build_and_reads_nothing(builds):
+    build = builds[AIDS[0]]
+    source = (build.root / "autograder" / "hints.py").read_text()
+    assert "import" not in source and "open(" not in source  # no file, no module: nothing to reach from here
+    out = _run(build, "from autograder.hints import hint\nhint(2)\nhint(2, all_taken=True)")
+    assert out == "hint(2): hints are not shown while the notebook is graded\n" * 2
 
 
 _ATTACKS = r'''

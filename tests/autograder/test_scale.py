@@ -152,3 +152,37 @@ def test_a_worker_dying_mid_notebook_is_retried_once_then_recorded_as_failed(tmp
     why = results["doomed"].notes[0]
     assert "the grading process died (killed by SIGKILL) while grading it, 2 times" in why, why
     assert read_report(course, AID, "doomed").status == "failed"
+
+
+@pytest.mark.slow
+def test_an_autograde_that_stops_is_tried_once_more_then_failed_with_its_reason(tmp_path, monkeypatch):
+    """nbgrader turns a locked SQLite gradebook into its own NbGraderException: the submission is graded
+    once more; stopping twice, it is recorded as failed with the reason nbgrader logged."""
+    from nbgrader.converters import Autograde  # noqa: PLC0415
+    from nbgrader.converters.base import NbGraderException  # noqa: PLC0415
+
+    course = new_fixture_course(tmp_path / "course")
+    solution = course.solutions / AID / NB
+    for student in ("doomed", "flaky", "steady"):
+        make_submission(solution, None, course.submitted / student / AID / NB)
+    tries = tmp_path / "tries"
+    tries.mkdir()
+    real = Autograde.start
+
+    def stops(self):  # runs in the forked workers
+        log = tries / self.coursedir.student_id
+        log.write_text(log.read_text() + "x" if log.exists() else "x")
+        if self.coursedir.student_id == "doomed" or (self.coursedir.student_id == "flaky" and log.read_text() == "x"):
+            self.log.error("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
+                           "sqlite3.OperationalError: database is locked\n")
+            raise NbGraderException("There was an error accessing the nbgrader database.")
+        return real(self)
+
+    monkeypatch.setattr(Autograde, "start", stops)
+    results = {r.student: r for r in grade_all(course, AID, GradeOptions(limits=LIMITS, workers=2))}
+    assert {s: (r.status, r.score) for s, r in results.items()} == {
+        "doomed": ("failed", 0.0), "flaky": ("graded", 10.0), "steady": ("graded", 10.0)}
+    assert [(tries / s).read_text() for s in ("doomed", "flaky", "steady")] == ["xx", "xx", "x"]
+    assert "could not finish this submission (sqlite3.OperationalError: database is locked)" in \
+        results["doomed"].notes[0], results["doomed"].notes
+    assert results["flaky"].notes == [] and read_report(course, AID, "doomed").status == "failed"

@@ -272,9 +272,10 @@ def test_validate_with_one_wrong_answer_names_that_exercise(lab, capsys):
     [failed] = reply["value"]["failed"]
     lines = failed["source"].splitlines()
     assert lines[0] == f"{A1}.ipynb: 7 of 8 exercises pass their visible tests"
-    assert [ln for ln in lines[1:9] if ": pass - " not in ln] == [
+    assert [ln for ln in lines[1:10] if ": pass - " not in ln] == [
         "  Exercise 6 (15 points) parameters with and without sharing: FAIL - AssertionError: AlexNet conv1 with "
-        "sharing has 34,944 parameters, got 34,848"]
+        "sharing has 34,944 parameters, got 34,848",
+        "      diagnosis: every filter has a bias (+ K with sharing), and without sharing every neuron has its own"]
     assert failed["source"] == _check_output(capsys, root / "wrong" / f"{A1}.ipynb")
 
 
@@ -294,3 +295,16 @@ def test_the_student_lab_is_local_offline_and_has_no_instructor_panels(lab):
     assert "@jupyter-widgets/jupyterlab-manager" in {e["name"] for e in config["federated_extensions"]}
     assert _request(port, "lab/api/update")[1] in ("null", '{"notification": null}'), "no update check"
     assert f"http://127.0.0.1:{port}/lab" in log.read_text(), "bound to loopback by lab-config/"
+
+
+def test_start_lang_zh_copies_the_chinese_edition_under_the_same_names(tmp_path):
+    from autograder.editions import notebook_edition  # noqa: PLC0415
+
+    mywork = tmp_path / "mywork"
+    lines = start(Course(REPO), dest=mywork, edition="zh")
+    assert f"copied assignments-zh/{A1}/{A1}.ipynb -> {mywork}/{A1}/{A1}.ipynb" in [ln.text for ln in lines]
+    mine = nbformat.read(mywork / A1 / f"{A1}.ipynb", as_version=4)
+    assert notebook_edition(mine) == "zh" and "数据体（volume）" in mine.cells[0].source
+    # the English edition has the same names: a copy in either language is the student's and is kept
+    assert {ln.action for ln in start(Course(REPO), dest=mywork)} == {"kept"}
+    assert cli.build_parser().parse_args(["start", "--lang", "zh"]).lang == "zh"

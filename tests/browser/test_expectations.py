@@ -100,7 +100,7 @@ def test_shape_explorer_verdict_expectation():
     assert "does not name" in verdict_problem(good, {**ok, "W": 12})  # the verdict did not follow the slider
     assert "no whole number" in verdict_problem("W=10, F=3, S=2, P=0: output size 4", {**ok, "W": 10})
     assert verdict_problem("W=10, F=3, S=2, P=0: INVALID. 4.5 is not an integer", {**ok, "W": 10}) is None
-    assert verdict_problem("INVALID. invalid convolution (W=10, F=3, S=2, P=0): 4.5", {**ok, "W": 10}) is None
+    assert verdict_problem("INVALID convolution (W=10, F=3, S=2, P=0): 4.5", {**ok, "W": 10}) is None
 
 
 def test_conv_stepper_caption_expectation():

@@ -147,6 +147,7 @@ def test_explorer_text_figure_and_png(tmp_path):
     # 7 padded input cells + 3 output cells
     assert len(fig.axes[0].patches) == 7 + 3
     assert e.set(S=3).state.out is None and "INVALID" in e.text() and "S=1, 2 or 4 would tile it" in e.text()
+    assert e.text().startswith("INVALID convolution (") and "invalid" not in e.text().lower()[7:], e.text()
     assert (tmp_path / "e.png").exists() is False
     assert e.to_png(tmp_path / "e.png")[:8] == PNG_MAGIC and (tmp_path / "e.png").read_bytes()[:8] == PNG_MAGIC
     with pytest.raises(KeyError, match="stride"):

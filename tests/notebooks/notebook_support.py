@@ -7,7 +7,6 @@ names an assignment, so a new folder under ``solutions/`` (with its mutants in
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import nbformat
 
 from autograder.cells import exercise_headings, nbgrader_meta, solution_regions
 from autograder.course import Course
+from autograder.exercises import stated_hours
 
 from autograder.checks import case_kinds, check_rng, draw_cases, reference_outcomes
 
@@ -48,6 +48,10 @@ __all__ = [
     "validation_points",
     "estimated_hours",
     "stated_hours",
+    "NOT_YET_TRANSLATED",
+    "TRANSLATED",
+    "release_notebook",
+    "edition_cases",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +64,32 @@ NEEDS_ANSWER = "needs-answer"
 def assignment_ids() -> list[str]:
     """Every ``<aid>`` with a source notebook ``solutions/<aid>/<aid>.ipynb``, sorted (the course's own rule)."""
     return Course(ROOT).assignment_ids()
+
+
+# Assignments whose Chinese edition (autograder.editions) is still being written: their missing
+# translations are listed by test_notebook_editions.py but allowed (an expected failure). Remove an
+# assignment once every markdown cell of it has its "zh" text; the release, run, glossary and grading tests
+# then cover its Chinese edition too (a translated assignment left here fails: strict xfail).
+NOT_YET_TRANSLATED = {"a2_naive_conv", "a3_im2col", "a4_pooling", "a5_fc_to_conv", "a6_convnet", "a7_architectures"}
+
+
+def translated(aid: str) -> bool:
+    return aid not in NOT_YET_TRANSLATED
+
+
+TRANSLATED = [aid for aid in Course(ROOT).assignment_ids() if translated(aid)]
+
+
+def release_notebook(aid: str, edition: str = "en", root: Path = ROOT) -> Path:
+    """The released notebook of ``aid`` in ``edition`` (``assignments/``, ``assignments-zh/``) under ``root``."""
+    return Course(root).release_dir(edition) / aid / f"{aid}.ipynb"
+
+
+def edition_cases(aids) -> list[tuple[str, str]]:
+    """``(aid, edition)`` for every edition worth running: English always, other editions once translated."""
+    from autograder.editions import EDITIONS  # noqa: PLC0415
+
+    return [(aid, e) for aid in aids for e in EDITIONS if e == EDITIONS[0] or translated(aid)]
 
 
 def make_course(root: Path, aid: str) -> Path:
@@ -144,7 +174,6 @@ def intro_points(nb) -> dict[str, float]:
 # many minutes per line of the worked solution, rounded up to the half hour. Not measured on students.
 READING_WORDS_PER_MINUTE = 100
 MINUTES_PER_SOLUTION_LINE = 2
-_HOURS_RE = re.compile(r"\*\*Time(?: and how to work)?\.\*\*\s+About\s+(\d+(?:\.5)?)\s+hours?")
 
 
 def estimated_hours(nb) -> float:
@@ -156,12 +185,6 @@ def estimated_hours(nb) -> float:
                 if line.strip() and not line.strip().startswith("#"))
     minutes = words / READING_WORDS_PER_MINUTE + MINUTES_PER_SOLUTION_LINE * lines
     return -(-minutes // 30) / 2
-
-
-def stated_hours(text: str) -> float | None:
-    """The hours of a ``**Time.** About N hours`` sentence, or None."""
-    found = _HOURS_RE.search(text)
-    return float(found.group(1)) if found else None
 
 
 def mutants() -> list[Mutant]:

@@ -4,7 +4,7 @@ Markdown cells are rendered with nbconvert's ``markdown2html_mistune``, the rend
 HTML export and so behind the feedback pages nbgrader writes (a feedback page shows the same markdown
 cells as the release). It protects ``$...$`` and ``$$...$$`` maths from the Markdown rules, as JupyterLab
 does. A bare ``*`` in prose is not protected: ``3*3*C`` renders as ``3<em>3</em>C``. Each check runs on the
-solution notebooks and on the committed release in ``assignments/``.
+solution notebooks and on the committed releases (``assignments/``, and ``assignments-zh/`` once translated).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 from bs4 import BeautifulSoup, NavigableString
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from .notebook_support import RELEASE, assignment_ids, read_notebook, solution_notebook
+from .notebook_support import assignment_ids, edition_cases, read_notebook, release_notebook, solution_notebook
 
 AIDS = assignment_ids()
 # Characters that belong to arithmetic, not to words; a hyphen is a minus only with spaces around it.
@@ -64,7 +64,8 @@ def _markdown_cells(path):
 
 
 NOTEBOOKS = [(f"solutions/{aid}", solution_notebook(aid)) for aid in AIDS] + [
-    (f"assignments/{aid}", RELEASE / aid / f"{aid}.ipynb") for aid in AIDS]
+    (f"{release_notebook(aid, edition).parent.parent.name}/{aid}", release_notebook(aid, edition))
+    for aid, edition in edition_cases(AIDS)]
 
 
 @pytest.mark.parametrize("path", [p for _, p in NOTEBOOKS], ids=[name for name, _ in NOTEBOOKS])

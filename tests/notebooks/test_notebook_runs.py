@@ -13,17 +13,19 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 
 from autograder.cells import nbgrader_meta
+from autograder.editions import EDITIONS
 
 from .notebook_support import (
     MAY_FAIL_IN_RELEASE,
-    RELEASE,
     SOLUTIONS,
     assignment_ids,
     cell_role,
+    edition_cases,
     error_cells,
     mutant_source,
     mutants,
     read_notebook,
+    release_notebook,
     run_notebook,
     solution_notebook,
 )
@@ -63,14 +65,14 @@ def test_visible_tests_catch_the_mutants_that_name_them(mutant):
     assert not missed, f"{mutant.label}: the visible tests {missed} pass although the mutant is wrong"
 
 
-@pytest.mark.parametrize("aid", AIDS)
-def test_release_notebook_fails_only_where_answers_are_missing(aid, released_course):
-    folder = released_course(aid).assignments / aid
-    nb = read_notebook(folder / f"{aid}.ipynb")
+@pytest.mark.parametrize("aid, edition", edition_cases(AIDS))
+def test_release_notebook_fails_only_where_answers_are_missing(aid, edition, released_course):
+    path = release_notebook(aid, edition, released_course(aid).root)
+    nb = read_notebook(path)
     try:  # as Run All in JupyterLab: only cells tagged raises-exception may fail without stopping it
-        run_notebook(nb, folder, run_all=True)
+        run_notebook(nb, path.parent, run_all=True)
     except CellExecutionError as err:
-        pytest.fail(f"{aid} release: Run All stops at an error in a cell without the tag raises-exception:\n"
+        pytest.fail(f"{aid} release ({edition}): Run All stops at an error in a cell without the tag raises-exception:\n"
                     f"{str(err)[-600:]}")
     bad = [(i, role, msg) for i, role, msg in error_cells(nb) if role not in MAY_FAIL_IN_RELEASE]
     assert not bad, f"{aid} release: setup or hidden cells crashed:\n" + "\n".join(
@@ -79,29 +81,33 @@ def test_release_notebook_fails_only_where_answers_are_missing(aid, released_cou
     assert stubs, f"{aid} release: the visible tests of an unanswered notebook should hit the stubs"
 
 
+@pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("aid", AIDS)
-def test_committed_release_matches_regeneration(aid, released_course):
-    committed, fresh = RELEASE / aid, released_course(aid).assignments / aid
-    assert committed.is_dir(), f"assignments/{aid} is missing: run `convlab-grade release {aid}` and commit it"
+def test_committed_release_matches_regeneration(aid, edition, released_course):
+    committed = release_notebook(aid, edition).parent
+    fresh = release_notebook(aid, edition, released_course(aid).root).parent
+    assert committed.is_dir(), f"{committed} is missing: run `convlab-grade release {aid}` and commit it"
     cmp = filecmp.dircmp(committed, fresh, ignore=["__pycache__", ".ipynb_checkpoints"])
     assert not cmp.left_only and not cmp.right_only, (
-        f"assignments/{aid} differs in files: only committed {cmp.left_only}, only regenerated {cmp.right_only}")
+        f"{committed} differs in files: only committed {cmp.left_only}, only regenerated {cmp.right_only}")
     for name in cmp.common_files:
         assert (committed / name).read_bytes() == (fresh / name).read_bytes(), (
-            f"assignments/{aid}/{name} is not what `convlab-grade release` generates: regenerate it")
+            f"{committed}/{name} is not what `convlab-grade release` generates: regenerate it")
 
 
+@pytest.mark.parametrize("edition", EDITIONS)
 @pytest.mark.parametrize("aid", AIDS)
-def test_committed_release_leaks_nothing(aid):
+def test_committed_release_leaks_nothing(aid, edition):
     from autograder.course import Course  # noqa: PLC0415
     from autograder.release import find_leaks  # noqa: PLC0415
 
     from .notebook_support import ROOT  # noqa: PLC0415
 
-    assert (RELEASE / aid).is_dir(), f"assignments/{aid} is missing: run `convlab-grade release {aid}`"
-    assert not list((RELEASE / aid).rglob("checks.py")), f"assignments/{aid} holds a checks.py"
-    problems = find_leaks(Course(ROOT), aid)
-    assert not problems, f"assignments/{aid} leaks:\n  " + "\n  ".join(problems)
-    text = "".join(p.read_text(errors="replace") for p in (RELEASE / aid).rglob("*") if p.is_file())
+    folder = release_notebook(aid, edition).parent
+    assert folder.is_dir(), f"{folder} is missing: run `convlab-grade release {aid}`"
+    assert not list(folder.rglob("checks.py")), f"{folder} holds a checks.py"
+    problems = find_leaks(Course(ROOT), aid, edition)
+    assert not problems, f"{folder} leaks:\n  " + "\n  ".join(problems)
+    text = "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
     for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "run_hidden", "autograder.harness"):
-        assert marker not in text, f"assignments/{aid} contains {marker!r}"
+        assert marker not in text, f"{folder} contains {marker!r}"

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from autograder.checks import case_kinds, check_rng, draw_cases, load_checks, reference_outcomes
+from autograder.editions import EDITIONS
 from autograder.mutants import MUTANTS_DIR, SUFFIX, solution_source
 from autograder.selfcheck import QUESTION_TAG, question_cells
 from .notebook_support import (
@@ -36,6 +37,7 @@ from .notebook_support import (
     mutants,
     nbgrader_meta,
     read_notebook,
+    release_notebook,
     solution_notebook,
     solution_regions,
     validation_points,
@@ -73,11 +75,11 @@ def test_notebook_is_committed_without_outputs(nb):
 RUN_ALL_TAG = "raises-exception"
 
 
-@pytest.mark.parametrize("where", ["solutions", "assignments"])
+@pytest.mark.parametrize("where", ["solutions", *EDITIONS])
 def test_run_all_goes_on_past_unanswered_exercises(aid, where):
     # JupyterLab's Run All (and nbclient) stop at the first error unless its cell carries this tag; every
     # visible-test and needs-answer cell fails until its exercise is answered, and must not blank the rest.
-    path = solution_notebook(aid) if where == "solutions" else RELEASE / aid / f"{aid}.ipynb"
+    path = solution_notebook(aid) if where == "solutions" else release_notebook(aid, where)
     cells = read_notebook(path).cells
     untagged = [i for i, c in enumerate(cells) if cell_role(c) in ("visible_tests", "needs_answer")
                 and RUN_ALL_TAG not in c.get("metadata", {}).get("tags", [])]
@@ -363,7 +365,9 @@ def test_solution_cells_do_not_trip_the_withheld_scan(nb, checks):
     assert not hits, f"the solution notebook trips the withheld-function scan: {hits}"
 
 
-def test_release_folder_has_no_stale_assignments():
-    released = {p.name for p in RELEASE.iterdir() if p.is_dir()} if RELEASE.is_dir() else set()
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_release_folder_has_no_stale_assignments(edition):
+    folder = release_notebook("x", edition).parent.parent
+    released = {p.name for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
     stale = released - set(AIDS)
-    assert not stale, f"assignments/ holds releases without a source in solutions/: {sorted(stale)}"
+    assert not stale, f"{folder.name}/ holds releases without a source in solutions/: {sorted(stale)}"
