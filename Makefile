@@ -6,12 +6,14 @@ STAMP  := $(VENV)/.installed
 # apt-get as root, through sudo otherwise
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help venv sysdeps test test-fast demo release bench clean
+.PHONY: help venv sysdeps test test-fast demo release bench bench-class bench-grading clean
 
 help:
 	@echo "make demo   release + autograde the sample class, then train a ConvNet on the embedded digits"
 	@echo "make test   run every test (library, autograder, notebooks)"
-	@echo "make bench  run the benchmarks under bench/"
+	@echo "make bench  the library's benchmarks and a small generated class graded each way (a few minutes)"
+	@echo "make bench-class    a class of CLASS_STUDENTS=100 graded each way (about half an hour on 2 cores)"
+	@echo "make bench-grading  seconds per notebook of every assignment, ours against stock nbgrader"
 	@echo "make lab    JupyterLab on your own copies in mywork/ (loopback, offline); headless: make lab LAB_ARGS=--no-browser"
 	@echo "            中文版: make lab EDITION=zh"
 
@@ -46,8 +48,23 @@ demo: venv sysdeps
 	$(BIN)/convlab-grade demo
 	$(BIN)/python -m convlab.demo
 
-bench: venv
-	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+# a few minutes: layers, models and (if installed) PyTorch, then a class of BENCH_STUDENTS submissions
+# (correct, partial, broken and hanging) graded by stock nbgrader, ours x1, ours xN and a local Dask cluster
+BENCH_STUDENTS ?= 8
+bench: venv sysdeps
+	@for f in bench/bench_layers.py bench/bench_models.py bench/bench_torch.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@echo "== bench/bench_class.py --students $(BENCH_STUDENTS)"
+	$(BIN)/python bench/bench_class.py --students $(BENCH_STUDENTS)
+
+# the whole-class benchmark (issue 14): CLASS_STUDENTS submissions of CLASS_AID graded each way; run it on
+# an idle machine (other work on the cores makes the ratios meaningless)
+CLASS_STUDENTS ?= 100
+CLASS_AID      ?= a1_volumes
+bench-class: venv sysdeps
+	$(BIN)/python bench/bench_class.py --students $(CLASS_STUDENTS) $(CLASS_AID)
+
+bench-grading: venv sysdeps
+	$(BIN)/python bench/bench_grading.py
 
 # Students: JupyterLab on mywork/ (filled from assignments/ by `convlab-grade start`, never overwritten),
 # bound to 127.0.0.1, with lab-config/ on the config path: Validate runs `convlab-grade check`, no

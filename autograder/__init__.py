@@ -29,6 +29,7 @@ Everything else judges, outside the sandbox, and reaches the kernel only through
 - :mod:`autograder.grading`       ``grade``: one submission in steps, a class on worker processes
 - :mod:`autograder.collect`       ``collect``: submissions from a folder or an LMS zip
 - :mod:`autograder.release`       ``release``: the student notebooks, checked for leaks
+- :mod:`autograder.skips`         which cells may be tagged ``skip-when-graded`` (release refuses the others)
 - :mod:`autograder.feedback`      ``feedback``: the students' pages; :mod:`autograder.feedback_page`
   what they say (summary per exercise, each hidden cell's result, MathJax beside the page);
   :mod:`autograder.safe_html` and :mod:`autograder.page_check` keep them free of live markup;

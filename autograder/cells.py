@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 __all__ = ["nbgrader_meta", "grade_id", "graded_cells", "Exercise", "exercises", "exercise_headings", "MARKERS",
            "marked_lines", "hidden_test_lines", "strip_hidden_tests", "strip_solution_markers", "solution_regions",
-           "has_solution"]
+           "has_solution", "SKIP_TAG", "is_skipped"]
 
 #: Every marker text nbgrader knows (none may reach a student's release).
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME",
@@ -26,6 +26,15 @@ _SOLUTION_REGION_RE = re.compile(r"^[ \t]*### BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*
 # "### Exercise 2 (20 points): title", and the Chinese edition's "### 练习 2（20 分）：title" (autograder.editions)
 _EXERCISE_RE = re.compile(r"^###\s+(?:Exercise\s+(\d+)\s+\((\d+(?:\.\d+)?)\s+points?\)|练习\s*(\d+)\s*[（(]\s*"
                           r"(\d+(?:\.\d+)?)\s*分\s*[）)])(?:[:：][ \t]*(.*))?", re.M)
+
+
+#: A code cell with this tag is not run when graded (a demo that earns nothing: :mod:`autograder.skips`).
+SKIP_TAG = "skip-when-graded"
+
+
+def is_skipped(cell) -> bool:
+    """Whether the grader leaves this cell out (a code cell tagged :data:`SKIP_TAG`)."""
+    return cell.get("cell_type") == "code" and SKIP_TAG in cell.get("metadata", {}).get("tags", [])
 
 
 def nbgrader_meta(cell) -> dict:

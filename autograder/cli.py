@@ -123,7 +123,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     log = _log(args.verbose)
     from autograder.course import Course, CourseError  # noqa: PLC0415 - fast --help
-    from autograder.release import ReleaseLeakError, ReleaseOverwriteError  # noqa: PLC0415
+    from autograder.release import ReleaseLeakError, ReleaseOverwriteError, ReleaseSkipError  # noqa: PLC0415
     from autograder.sandbox import Limits, SandboxUnavailable  # noqa: PLC0415
 
     try:
@@ -258,7 +258,7 @@ def main(argv=None) -> int:
 
             print(format_table(status_rows(course, args.aids or None)))
             return 0
-    except (CourseError, SandboxUnavailable, ReleaseLeakError, ReleaseOverwriteError) as exc:
+    except (CourseError, SandboxUnavailable, ReleaseLeakError, ReleaseOverwriteError, ReleaseSkipError) as exc:
         print(f"convlab-grade: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - any other grader error: one clear line (the traceback with -v)

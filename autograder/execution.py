@@ -37,7 +37,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Dict, Instance, Unicode
 
-from autograder.cells import nbgrader_meta
+from autograder.cells import SKIP_TAG, is_skipped, nbgrader_meta
 from autograder.grading_build import GradingBuild, default_builds_dir, grading_build
 from autograder.kernel.protocol import (ANSWER_MIME, INPUTS_ENV, OUTPUT_CAP_ENV, SANDBOX_HOME, SANDBOX_INPUTS)
 from autograder.sandbox import KernelPlaces, Limits, kernel_uid, launch_command, sandbox_spec
@@ -162,7 +162,6 @@ class SandboxKernelManager(AsyncKernelManager):
                 self.places.remove()
 
 
-SKIP_TAG = "skip-when-graded"
 _SKIPPED = "(demo cell: not run during grading)\n"
 
 
@@ -304,7 +303,7 @@ class SandboxExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
-        if SKIP_TAG in cell.get("metadata", {}).get("tags", []):
+        if is_skipped(cell):
             # a pure demo (e.g. a widget built on library functions this assignment withholds): it earns
             # nothing and would only show the student a withheld-function traceback in their feedback
             cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=_SKIPPED)]

@@ -19,7 +19,7 @@ from multiprocessing import get_context
 from multiprocessing.connection import wait
 from pathlib import Path
 
-__all__ = ["run_pool", "ATTEMPTS"]
+__all__ = ["run_pool", "ATTEMPTS", "cap_memory", "serve", "exit_text"]
 
 #: A submission is handed to a grading process at most this often.
 ATTEMPTS = 2
@@ -31,18 +31,29 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
-def _worker(conn, course_root: str, aid: str, options, prepared, grade_one) -> None:
-    """One grading process: one submission per message until ``None``."""
+def cap_memory(options) -> None:
+    """Cap this grading process's address space at ``options.grader_memory`` (references, judging, nbgrader)."""
+    resource.setrlimit(resource.RLIMIT_AS, (options.grader_memory, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
+def serve(conn, course_root: str, aid: str, options, prepared, grade_one) -> None:
+    """A grading process's loop: ``grade_one`` of each submission received, sent back, until ``None``."""
     from autograder.course import Course  # noqa: PLC0415
 
-    _die_with_parent()
-    resource.setrlimit(resource.RLIMIT_AS, (options.grader_memory, resource.getrlimit(resource.RLIMIT_AS)[1]))
     course = Course(Path(course_root))
     while (student := conn.recv()) is not None:
         conn.send(grade_one(course, aid, student, options, prepared))
 
 
-def _exit_text(code) -> str:
+def _worker(conn, course_root: str, aid: str, options, prepared, grade_one) -> None:
+    """One grading process: one submission per message until ``None``."""
+    _die_with_parent()
+    cap_memory(options)
+    serve(conn, course_root, aid, options, prepared, grade_one)
+
+
+def exit_text(code) -> str:
+    """How a process ended, for people: ``killed by SIGKILL`` or ``exit status 1``."""
     if code is not None and code < 0:
         return f"killed by {signal.Signals(-code).name}"
     return f"exit status {code}"
@@ -92,7 +103,7 @@ def run_pool(course, aid: str, options, prepared, students: list[str], grade_one
                     busy.pop(conn)
                     process.join()
                     conn.close()
-                    why = f"the grading process died ({_exit_text(process.exitcode)}) while grading it"
+                    why = f"the grading process died ({exit_text(process.exitcode)}) while grading it"
                     if attempts[student] < ATTEMPTS:
                         pending.appendleft(student)
                     else:

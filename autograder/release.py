@@ -27,10 +27,11 @@ import nbformat
 from autograder.cells import MARKERS, marked_lines
 from autograder.course import Course, ensure_tools_on_path
 from autograder.editions import DEFAULT, EDITIONS, TRANSLATIONS, edition_notebook
+from autograder.skips import skip_problems
 
-__all__ = ["ReleaseLeakError", "ReleaseOverwriteError", "ReleaseResult", "release", "release_to", "find_leaks",
-           "canonicalize", "write_editions", "secret_lines", "changed_since_release", "released_files", "file_digest",
-           "canonical_digest", "RECORD"]
+__all__ = ["ReleaseLeakError", "ReleaseSkipError", "ReleaseOverwriteError", "ReleaseResult", "release", "release_to",
+           "find_leaks", "canonicalize", "write_editions", "secret_lines", "changed_since_release", "released_files",
+           "file_digest", "canonical_digest", "RECORD"]
 
 #: In each released folder: ``{relative path: sha256}`` of every file the release wrote.
 RECORD = ".convlab-release.json"
@@ -43,6 +44,10 @@ _SECRET_FILES = ("checks.py", "mutants", "*.mutant")  # rglob patterns: files or
 
 class ReleaseLeakError(RuntimeError):
     """The generated release contains something that must stay in ``solutions/``."""
+
+
+class ReleaseSkipError(RuntimeError):
+    """A cell tagged ``skip-when-graded`` could change grading (see :func:`autograder.skips.skip_problems`)."""
 
 
 class ReleaseOverwriteError(RuntimeError):
@@ -207,7 +212,8 @@ def release(course: Course, aids=None, log=None, force: bool = False) -> list[Re
     """Generate the release of ``aids`` (default: every assignment) and verify it.
 
     Raises :class:`ReleaseOverwriteError`, before anything is written, when a released folder holds
-    changed files (unless ``force``), and :class:`ReleaseLeakError` listing every leak found.
+    changed files (unless ``force``), :class:`ReleaseSkipError` when a ``skip-when-graded`` tag could
+    change grading, and :class:`ReleaseLeakError` listing every leak found.
     """
     from nbgrader.converters import GenerateAssignment  # noqa: PLC0415 - heavy import, only when used
     from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415
@@ -216,6 +222,10 @@ def release(course: Course, aids=None, log=None, force: bool = False) -> list[Re
     aids = [course.require_assignment(a) for a in aids] if aids else course.assignment_ids()
     if not force:
         _refuse_to_overwrite(course.release_dir(edition) / aid for edition in EDITIONS for aid in aids)
+    unsafe = [problem for aid in aids for src in sorted((course.solutions / aid).glob("*.ipynb"))
+              for problem in skip_problems(nbformat.read(src, as_version=4), src.name)]
+    if unsafe:
+        raise ReleaseSkipError("cells tagged skip-when-graded that grading needs:\n  " + "\n  ".join(unsafe))
     results = []
     for aid in aids:
         cfg = course.config()

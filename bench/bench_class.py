@@ -3,7 +3,8 @@
 Generates ``--students`` submissions (default 100) of one assignment (default ``a1_volumes``), mixed:
 half correct, a quarter partly wrong (one of the assignment's mutants from ``solutions/<aid>/mutants/``
 each, in turn), 15% broken (not a notebook) and 10% hanging (the first answer cell sleeps past the
-cell limit). The same class is graded, each in a fresh copy of the course:
+cell limit); from 4 submissions on, at least one of each kind. The same class is graded, each in a
+fresh copy of the course:
 
 - ``nbgrader``: stock sequential ``nbgrader autograde`` (its own chain, the ordinary kernel; its hidden
   cells find no trusted checks and fail at once, so its scores are not compared);
@@ -16,8 +17,8 @@ Both use ``--cell-timeout`` seconds per cell (default 10), so a hanging notebook
 each. Prints wall time, submissions per minute and the ratio to stock nbgrader, and checks that the
 runs of ours gave every student the same grade (exit status 1 otherwise).
 
-Run: ``python bench/bench_class.py [--students 100] [--workers N] [AID]`` (``make bench`` runs it with
-the defaults: allow about half an hour on a 2-core machine).
+Run: ``python bench/bench_class.py [--students 100] [--workers N] [AID]``: ``make bench-class`` runs it
+with 100 submissions (allow about half an hour on a 2-core machine, idle), ``make bench`` with 8.
 """
 
 from __future__ import annotations
@@ -43,9 +44,13 @@ HANG = "import time\ntime.sleep(10 ** 6)\n"
 
 
 def kind_of(i: int, n: int) -> str:
-    """The kind of submission ``i`` of ``n``: correct, partial, broken or hanging (50/25/15/10 %)."""
-    share = i / n
-    return "correct" if share < 0.5 else "partial" if share < 0.75 else "broken" if share < 0.9 else "hanging"
+    """The kind of submission ``i`` of ``n``: correct, partial, broken or hanging (50/25/15/10 %; from
+    ``n`` = 4 on, at least one of each)."""
+    least = 1 if n >= 4 else 0
+    hanging, broken, partial = max(least, n // 10), max(least, round(0.15 * n)), max(least, n // 4)
+    correct = n - hanging - broken - partial
+    return "correct" if i < correct else "partial" if i < correct + partial else (
+        "broken" if i < n - hanging else "hanging")
 
 
 def build_class(source: Course, root: Path, aid: str, n: int, cell_timeout: int) -> Course:

@@ -14,7 +14,7 @@ three ways, each in its own fresh copy of the course, in this one process:
 Prints seconds per notebook and the ratios to the reference, and checks that every way gave full
 marks (a faster grader that grades wrongly would be no result). Exit status 1 if scores disagree.
 
-Run: ``python bench/bench_grading.py [--students 2] [AID ...]`` (``make bench`` runs it; about 4 min).
+Run: ``python bench/bench_grading.py [--students 2] [AID ...]`` (``make bench-grading`` runs it).
 """
 
 from __future__ import annotations

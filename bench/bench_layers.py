@@ -4,7 +4,7 @@ Prints, for a few layer geometries, the median time of the naive (loop) referenc
 layer, and their ratio (the speed-up), forward and backward. Ratios, not absolute times, are what
 to compare between machines. Also checks that the two agree (float64, < 1e-10) and exits 1 if not.
 
-Run: ``python bench/bench_layers.py [--repeat N]`` (``make bench`` runs every bench_*.py).
+Run: ``python bench/bench_layers.py [--repeat N]`` (``make bench`` runs it).
 """
 
 from __future__ import annotations

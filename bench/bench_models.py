@@ -7,7 +7,7 @@ Prints one line per target, measured vs target, and exits 1 if any is missed:
 - overfitting 50 training samples: 100% training accuracy within 30 epochs
 - initial loss with small init and no regularisation: within 10% of log(num_classes)
 
-Run: ``python bench/bench_models.py`` (``make bench`` runs every bench_*.py).
+Run: ``python bench/bench_models.py`` (``make bench`` runs it).
 """
 
 from __future__ import annotations

@@ -41,9 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_grading import REPO_ROOT, quiet_setup, _course_copy  # noqa: E402
 
 from autograder import grading, trusted  # noqa: E402
-from autograder.cells import nbgrader_meta  # noqa: E402
+from autograder.cells import is_skipped, nbgrader_meta  # noqa: E402
 from autograder.course import Course  # noqa: E402
-from autograder.execution import SKIP_TAG, SandboxExecute  # noqa: E402
+from autograder.execution import SandboxExecute  # noqa: E402
 from autograder.grading import GradeOptions, grade_submission  # noqa: E402
 
 PHASES = ["stage + gradebook", "trusted: load checks", "trusted: cases + references", "trusted: scan + build",
@@ -70,7 +70,7 @@ class Timers:
 def _cell_phase(executor, cell, resources, index) -> str:
     if cell.cell_type != "code":
         return "student cells"
-    if SKIP_TAG in cell.get("metadata", {}).get("tags", []):
+    if is_skipped(cell):
         return "demo cells"
     session = resources.get("convlab", {}).get("session")
     meta = nbgrader_meta(cell)

@@ -20,7 +20,8 @@ The engine (:mod:`autograder.diagnosis.engine`, assignment-agnostic):
 Patterns: a *tag* that every failing value case carries (``"stride>1"``: "fails only at stride > 1"),
 ``hardcoded`` (only the ``visible`` probes pass), a symptom's id, ``transposed``, ``factor``, ``offset``,
 ``wrong:<component>`` (e.g. ``wrong:dx`` while dw and db are right), ``no-raise``, ``raises``,
-``shape``, ``dtype``, ``mutates-input``, ``withheld`` (from the grader's static scan), else ``wrong``.
+``shape``, ``dtype``, ``mutates-input``, ``withheld`` (from the grader's static scan, or a probe that
+called a library function the module's call ran under :func:`withholding`), else ``wrong``.
 
 One module per assignment, ``autograder/diagnosis/<aid>.py``, defines ``EXERCISES``, a list of
 :class:`ExerciseProbes` (``a1_volumes.py`` is the example to copy). :mod:`autograder.diagnosis.runner`
@@ -28,7 +29,8 @@ finds it by the notebook's name and runs it in the learner's kernel for ``check`
 """
 
 from autograder.diagnosis.engine import (GENERIC, TAG_KINDS, ExerciseProbes, Finding, Probe, ProbeResult, Symptom,
-                                         classify, diagnose, findings, probe_result, run_probes)
+                                         WithheldCall, classify, diagnose, findings, probe_result, run_probes,
+                                         withholding)
 
-__all__ = ["Probe", "Symptom", "ExerciseProbes", "ProbeResult", "Finding", "TAG_KINDS", "GENERIC", "run_probes",
-           "probe_result", "classify", "findings", "diagnose"]
+__all__ = ["Probe", "Symptom", "ExerciseProbes", "ProbeResult", "Finding", "TAG_KINDS", "GENERIC", "WithheldCall",
+           "withholding", "run_probes", "probe_result", "classify", "findings", "diagnose"]

@@ -17,6 +17,7 @@ Three steps, each usable alone:
 from __future__ import annotations
 
 import copy
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ import numpy as np
 from autograder.compare import default_compare, judge_case, outcome_of
 from autograder.kernel.protocol import Case, Outcome
 
-__all__ = ["Probe", "Symptom", "ExerciseProbes", "ProbeResult", "Finding", "TAG_KINDS", "GENERIC",
-           "run_probes", "probe_result", "classify", "findings", "diagnose"]
+__all__ = ["Probe", "Symptom", "ExerciseProbes", "ProbeResult", "Finding", "TAG_KINDS", "GENERIC", "WithheldCall",
+           "withholding", "run_probes", "probe_result", "classify", "findings", "diagnose"]
 
 
 @dataclass(frozen=True)
@@ -225,6 +226,33 @@ def probe_result(exercise: ExerciseProbes, probe: Probe, student: Outcome, refer
     return ProbeResult(**base, wrong=tuple(w for w in wrong if w), symptoms=tuple(symptoms), **relation)
 
 
+class WithheldCall(Exception):  # noqa: N818 - named for what the learner's code did
+    """Raised by a withheld library function called inside :func:`withholding`."""
+
+
+@contextmanager
+def withholding(dotted: Sequence[str]):
+    """While the block runs, the library functions ``dotted`` (``"pkg.module.name"``) raise
+    :class:`WithheldCall`, as they are missing from the grader's copy of the library. For code the
+    static scan cannot see through (a library class whose methods call them); a probe whose student
+    raises it is reported as ``withheld``. Library code holding its own reference is not affected."""
+    saved = []
+    for name in dotted:
+        module_name, _, attr = name.rpartition(".")
+        module = importlib.import_module(module_name)
+
+        def refuse(*args, _name=name, **kwargs):
+            raise WithheldCall(f"{_name} is withheld: the grader's copy of the library does not have it")
+
+        saved.append((module, attr, getattr(module, attr)))
+        setattr(module, attr, refuse)
+    try:
+        yield
+    finally:
+        for module, attr, original in reversed(saved):
+            setattr(module, attr, original)
+
+
 @contextmanager
 def _standing_in(namespace: dict, functions: Mapping[str, Callable]):
     """Put ``functions`` in ``namespace`` while the block runs; restore what was there."""
@@ -272,7 +300,7 @@ def classify(results: Sequence[ProbeResult], tag_order: Sequence[str] = ()) -> l
     Pure: reads only the results. Tag patterns are the tag itself (``"stride>1"``); component
     patterns ``"wrong:<name>"``; symptoms their own id; the rest are :data:`GENERIC`'s keys.
     """
-    patterns = []
+    patterns = ["withheld"] if any(r.raised.rpartition(".")[2] == WithheldCall.__name__ for r in results) else []
     mutates = ["mutates-input"] if any(r.mutated for r in results) else []
     values = [r for r in results if not r.expects_raise]
     failing = [r for r in values if not r.passed]

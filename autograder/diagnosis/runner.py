@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from autograder.diagnosis.engine import ExerciseProbes, Finding, diagnose, findings
 from autograder.scan import scan_withheld
@@ -35,19 +37,27 @@ def exercises_of(aid: str) -> list[ExerciseProbes] | None:
 
 
 def _unanswered(fn) -> bool:
-    """Whether ``fn`` is still nbgrader's stub (its body raises ``NotImplementedError``)."""
-    code = getattr(fn, "__code__", None)
+    """Whether ``fn`` is still nbgrader's stub (its body raises ``NotImplementedError``); for a class,
+    whether its ``__init__`` is."""
+    code = getattr(fn.__init__ if isinstance(fn, type) else fn, "__code__", None)
     return code is not None and "NotImplementedError" in code.co_names
 
 
 def diagnose_namespace(aid: str, namespace: dict) -> dict[str, list[Finding]]:
     """``{solution cell: findings}`` for every exercise whose function ``namespace`` defines
-    (stubs skipped); an exercise diagnosed correct maps to ``[]``."""
-    out = {}
-    for exercise in exercises_of(aid) or []:
+    (stubs skipped); an exercise diagnosed correct maps to ``[]``. A cell holding several functions
+    (a forward and a backward pass) gets the findings of each in turn, every hint led by its
+    function's name."""
+    exercises = exercises_of(aid) or []
+    shared = Counter(e.cell for e in exercises)
+    out: dict[str, list[Finding]] = {}
+    for exercise in exercises:
         fn = namespace.get(exercise.function)
         if callable(fn) and not _unanswered(fn):
-            out[exercise.cell] = diagnose(exercise, namespace)
+            found = diagnose(exercise, namespace)
+            if shared[exercise.cell] > 1:
+                found = [replace(f, hint=f"{exercise.function}: {f.hint}") for f in found]
+            out.setdefault(exercise.cell, []).extend(found)
     return out
 
 
@@ -82,7 +92,7 @@ def withheld_findings(aid: str, sources) -> dict[str, list[Finding]]:
     functions the student's cells reach (the grader's own scan, :func:`autograder.scan.scan_withheld`)."""
     out = {}
     for exercise in exercises_of(aid) or []:
-        if exercise.withhold and scan_withheld(sources, exercise.withhold):
+        if exercise.cell not in out and exercise.withhold and scan_withheld(sources, exercise.withhold):
             out[exercise.cell] = findings(exercise, ["withheld"])
     return out
 

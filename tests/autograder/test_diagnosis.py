@@ -1,10 +1,12 @@
 """The diagnosis (autograder.diagnosis): every mutant gets the hint that names its bug, the correct
 solution gets none, and the pure classifier recognises each pattern from plain results.
 
-The notebook's functions are built without running the notebook: the setup cell (its imports) and the
-solution cells are executed, with a mutant's patch applied, in a fresh namespace (:func:`namespace`).
+The notebook's functions are built without running the notebook: the setup cell (its imports), the cells
+that only define things (a4's ``MaxPoolCache`` and ``window_shape``) and the solution cells are executed,
+with a mutant's patch applied, in a fresh namespace (:func:`namespace`).
 """
 
+import ast
 import sys
 from functools import cache
 from pathlib import Path
@@ -28,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"
 AIDS = sorted(p.parent.name for p in SOLUTIONS.glob("*/checks.py"))
 #: Assignments whose diagnosis module (autograder/diagnosis/<aid>.py) is still to be written.
-NOT_YET = {"a3_im2col", "a4_pooling", "a5_fc_to_conv", "a6_convnet", "a7_architectures"}
+NOT_YET = {"a7_architectures"}
 
 
 def _solution(aid):
@@ -45,12 +47,23 @@ def _submission(aid, patched=()):
     return make_submission(_solution(aid), dict(patched))
 
 
+def _defines_only(source: str) -> bool:
+    """Whether a cell only imports and defines (functions, classes): safe and quick to run."""
+    try:
+        body = ast.parse(_runnable(source)).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
+                              or isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) for node in body)
+
+
 def namespace(aid, replacements=None):
-    """The notebook's namespace after its first code cell (imports) and every solution cell ran."""
+    """The notebook's namespace after its first code cell (imports), every cell that only defines
+    things and every solution cell ran, in the notebook's order."""
     nb = _submission(aid, tuple(sorted((replacements or {}).items())))
     code = [c for c in nb.cells if c.cell_type == "code"]
     ns = {"__name__": "__main__"}
-    for cell in code[:1] + [c for c in code[1:] if nbgrader_meta(c).get("solution")]:
+    for cell in code[:1] + [c for c in code[1:] if nbgrader_meta(c).get("solution") or _defines_only(c.source)]:
         exec(compile(_runnable(cell.source), f"<{nbgrader_meta(cell).get('grade_id', 'setup')}>", "exec"), ns)
     return ns, nb
 
@@ -92,6 +105,33 @@ def test_each_mutant_gets_the_hint_naming_its_bug(aid, mutant):
     assert mutant.hint in patterns, f"{mutant.label}: diagnosis {patterns}, expected {mutant.hint!r} among them"
 
 
+def test_a_cell_with_two_functions_names_the_one_each_finding_is_about():
+    """a4's avg_pool cell holds the forward and the backward pass: only the backward one is broken here."""
+    mutant = next(m for m in mutants_of(SOLUTIONS, "a4_pooling") if m.name == "avg_bwd_forgot_division")
+    ns, _ = namespace("a4_pooling", {mutant.grade_id: apply_mutant(_solution("a4_pooling"), mutant)})
+    found = diagnose_namespace("a4_pooling", ns)["avg_pool"]
+    assert [f.pattern for f in found] == ["not-averaged"]
+    assert found[0].hint.startswith("avg_pool_backward: an average weighs")
+
+
+def test_unanswered_functions_and_classes_are_not_diagnosed():
+    from autograder.diagnosis.runner import _unanswered
+
+    def stub():
+        raise NotImplementedError
+
+    class Stub:
+        def __init__(self):
+            raise NotImplementedError
+
+    class Answered:
+        def __init__(self):
+            self.params = {}
+
+    assert _unanswered(stub) and _unanswered(Stub)
+    assert not _unanswered(lambda: 1) and not _unanswered(Answered)
+
+
 def test_not_yet_lists_only_assignments_without_a_module():
     assert NOT_YET <= set(AIDS)
     for aid in AIDS:
@@ -109,8 +149,9 @@ def test_each_exercise_withholds_what_its_hidden_checks_withhold(aid):
         elif meta.get("grade") and owner:
             hidden.setdefault(owner, set()).add(meta["grade_id"])
     for exercise in exercises_of(aid):
-        expected = {name for c in checks if c.grade_id in hidden.get(exercise.cell, ()) for name in c.withhold}
-        assert expected and set(exercise.withhold) == expected, exercise.cell
+        assert hidden.get(exercise.cell), f"{exercise.cell}: no graded cell follows this solution cell"
+        expected = {name for c in checks if c.grade_id in hidden[exercise.cell] for name in c.withhold}
+        assert set(exercise.withhold) == expected, exercise.cell  # a3's column_matrix_size withholds nothing
 
 
 # --- the pure classifier, on plain results --------------------------------------------------------
@@ -175,6 +216,31 @@ def test_probe_results_see_factor_transpose_mutation_and_symptoms():
         return x
 
     assert diagnosed(in_place) == ["mutates-input"]
+
+
+def test_a_withheld_library_function_called_at_run_time_is_reported():
+    import convlab.shapes
+    from autograder.diagnosis import withholding
+
+    original = convlab.shapes.conv_output_size
+    exercise = ExerciseProbes(
+        cell="size", call=lambda fn, c: fn(c.n), reference=lambda c: c.n - 2,
+        probes=lambda rng: [Probe({"n": 5}), Probe({"n": 7})])
+
+    def guarded(fn, c):
+        with withholding(["convlab.shapes.conv_output_size"]):
+            return fn(c.n)
+
+    guarded_exercise = ExerciseProbes(cell="size", call=guarded, reference=exercise.reference, probes=exercise.probes)
+
+    def through_library(n):
+        return convlab.shapes.conv_output_size(n, 3)
+
+    assert [f.pattern for f in diagnose(exercise, {"size": through_library})] == []
+    assert [f.pattern for f in diagnose(guarded_exercise, {"size": through_library})][:1] == ["withheld"]
+    assert [f.pattern for f in diagnose(guarded_exercise, {"size": lambda n: n - 2})] == []
+    assert convlab.shapes.conv_output_size is original, "the library is restored after the block"
+    assert classify([_r([], False, raised="autograder.diagnosis.engine.WithheldCall")])[:1] == ["withheld"]
 
 
 def test_note_lines_say_what_breaks_and_the_hint():

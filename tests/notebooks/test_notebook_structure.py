@@ -142,6 +142,14 @@ def test_nbgrader_metadata_is_well_formed(aid, nb):
     assert len(ids) == len(set(ids)), "grade_ids must be unique"
 
 
+def test_cells_skipped_when_graded_leave_nothing_grading_needs(aid, nb):
+    """Every ``skip-when-graded`` cell earns nothing and binds or changes nothing a later cell run when
+    graded reads (``release`` refuses otherwise; see autograder/skips.py)."""
+    from autograder.skips import skip_problems  # noqa: PLC0415
+
+    assert skip_problems(nb, aid) == []
+
+
 def test_hidden_cells_hold_only_the_hidden_block(nb):
     for gid, (i, _) in grade_cells(nb).items():
         source = nb.cells[i].source
