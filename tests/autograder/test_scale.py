@@ -125,20 +125,31 @@ def test_sigkill_halfway_then_rerun_gives_the_uninterrupted_gradebook_and_csv(tm
     assert read_report(killed, AID, "ana").score == 0.0
 
 
-@pytest.mark.slow
-def test_a_worker_dying_mid_notebook_is_retried_once_then_recorded_as_failed(tmp_path, monkeypatch):
+def _doomed_flaky_steady(tmp_path):
+    """The fixture course with three right submissions, and a folder where each try of one is counted."""
     course = new_fixture_course(tmp_path / "course")
     solution = course.solutions / AID / NB
     for student in ("doomed", "flaky", "steady"):
         make_submission(solution, None, course.submitted / student / AID / NB)
     tries = tmp_path / "tries"
     tries.mkdir()
+    return course, tries
+
+
+def _fails_this_try(tries, student: str) -> bool:
+    """Count one more try of ``student`` (an ``x`` per try): "doomed" fails every try, "flaky" its first."""
+    log = tries / student
+    log.write_text(log.read_text() + "x" if log.exists() else "x")
+    return student == "doomed" or (student == "flaky" and log.read_text() == "x")
+
+
+@pytest.mark.slow
+def test_a_worker_dying_mid_notebook_is_retried_once_then_recorded_as_failed(tmp_path, monkeypatch):
+    course, tries = _doomed_flaky_steady(tmp_path)
     real = grading.grade_submission
 
     def dies_in_the_middle(course, aid, student, *args, **kwargs):  # runs in the forked workers
-        log = tries / student
-        log.write_text(log.read_text() + "x" if log.exists() else "x")
-        if student == "doomed" or (student == "flaky" and log.read_text() == "x"):
+        if _fails_this_try(tries, student):
             grading.zero_grades(course, aid, student)  # it got as far as the gradebook
             os.kill(os.getpid(), signal.SIGKILL)
         return real(course, aid, student, *args, **kwargs)
@@ -161,18 +172,11 @@ def test_an_autograde_that_stops_is_tried_once_more_then_failed_with_its_reason(
     from nbgrader.converters import Autograde  # noqa: PLC0415
     from nbgrader.converters.base import NbGraderException  # noqa: PLC0415
 
-    course = new_fixture_course(tmp_path / "course")
-    solution = course.solutions / AID / NB
-    for student in ("doomed", "flaky", "steady"):
-        make_submission(solution, None, course.submitted / student / AID / NB)
-    tries = tmp_path / "tries"
-    tries.mkdir()
+    course, tries = _doomed_flaky_steady(tmp_path)
     real = Autograde.start
 
     def stops(self):  # runs in the forked workers
-        log = tries / self.coursedir.student_id
-        log.write_text(log.read_text() + "x" if log.exists() else "x")
-        if self.coursedir.student_id == "doomed" or (self.coursedir.student_id == "flaky" and log.read_text() == "x"):
+        if _fails_this_try(tries, self.coursedir.student_id):
             self.log.error("Traceback (most recent call last):\n  File \"x.py\", line 1\n"
                            "sqlite3.OperationalError: database is locked\n")
             raise NbGraderException("There was an error accessing the nbgrader database.")
