@@ -36,6 +36,9 @@ sysdeps:
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 browserdeps:
 	@[ -x /usr/bin/chromium ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+# a CJK font, so the Chinese edition's pages render (and are screenshotted) with real glyphs
+# (matplotlib lists the system's fonts once, in its cache: a font installed later needs that list made anew)
+	@[ -d /usr/share/fonts/opentype/noto ] && fc-list :lang=zh | grep -q . || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk && rm -f $${MPLCONFIGDIR:-$$HOME/.cache/matplotlib}/fontlist-*.json; }
 
 test: browserdeps
 test: venv sysdeps

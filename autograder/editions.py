@@ -23,7 +23,7 @@ from __future__ import annotations
 import ast
 import copy
 
-__all__ = ["EDITIONS", "DEFAULT", "TRANSLATIONS", "TranslationError", "notebook_edition", "edition_notebook",
+__all__ = ["EDITIONS", "DEFAULT", "TRANSLATIONS", "EDITION_FILES", "TranslationError", "notebook_edition", "edition_notebook",
            "translate_cell", "code_skeleton", "missing_translations", "release_folder_name"]
 
 #: Every edition the release writes; the first is the source's own language.
@@ -32,6 +32,15 @@ DEFAULT = EDITIONS[0]
 #: The cell metadata key holding the other editions' text.
 TRANSLATIONS = "translations"
 _STAMP = "convlab"  # notebook metadata: {"edition": "zh"}
+#: Files an edition's release folders carry besides the notebooks. Matplotlib reads ``matplotlibrc``
+#: from the kernel's working folder (the notebook's), and falls back font by font along ``font.family``:
+#: so the Chinese edition's plot titles take their CJK glyphs from Noto Sans CJK SC (Debian's
+#: fonts-noto-cjk, installed by ``make browserdeps``; a free download elsewhere), with no code cell
+#: differing between the editions.
+EDITION_FILES = {
+    "zh": {"matplotlibrc": "# ConvLab, Chinese edition: Chinese text in plots from Noto Sans CJK SC\n"
+                           "font.family: sans-serif, Noto Sans CJK SC\n"},
+}
 
 # Where a code cell's strings are prose (see code_skeleton): calls whose arguments are text for a reader,
 # and keyword arguments that label a plot or a widget.

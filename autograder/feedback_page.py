@@ -13,7 +13,8 @@ of each hidden-test cell's raw outputs, its result in words.
 and puts two pieces of HTML in ``resources["convlab"]``, built here with every value escaped: the
 ``summary`` (a table with one row per exercise, linking to its result, then the notes) and one
 ``results[grade_id]`` block per hidden-test cell (which exercise, the score, the failed cases with
-their inputs and what happened, and what to try). The template ``convlab_feedback`` places them.
+their inputs and what happened, the diagnosis of a diagnosed exercise's failures, and what to try).
+The template ``convlab_feedback`` places them.
 
 MathJax is served from the page's own folder (:func:`install_mathjax`): the page loads
 ``_mathjax/MathJax.js`` by a relative URL, so a copied or zipped folder typesets offline.
@@ -34,6 +35,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.cells import nbgrader_meta
+from autograder.diagnosis.hidden import diagnosis_lines
 from autograder.editions import DEFAULT, edition_notebook, notebook_edition
 from autograder.exercises import GradedExercise, graded_exercises
 from autograder.feedback_text import hints, words
@@ -213,9 +215,10 @@ def result_html(exercise: GradedExercise | None, grade_id: str, entry: dict | No
     """One hidden-test cell's result: its exercise, score, failed cases and what to try.
 
     ``entry`` is the cell's part of the trusted report (``{"checks": [{name, passed, total, fraction,
-    failures}]}``); ``None`` when there is no report (the score alone is shown). ``anchors`` maps
-    exercise numbers to their results' ids: an "Exercise N" a failure names becomes a link. The fixed words
-    and hints are ``edition``'s.
+    failures, diagnosis}]}``; under a check's failed cases its diagnosis, which kind of input fails
+    and a hint, as ``check`` words it); ``None`` when there is no report (the score alone is shown).
+    ``anchors`` maps exercise numbers to their results' ids: an "Exercise N" a failure names becomes a link.
+    The fixed words and hints are ``edition``'s (the diagnosis is in English, as ``check`` prints it).
     """
     text = words(edition)
     exercise = exercise or GradedExercise(0, points, "", f"`{grade_id}`", (grade_id,))
@@ -234,6 +237,9 @@ def result_html(exercise: GradedExercise | None, grade_id: str, entry: dict | No
         if failures:
             parts.append(_case_rows(failures, anchors or {}, edition))
             kinds += [failure_kind(_what_happened(f)) for f in failures]
+        found = diagnosis_lines(check)
+        if found:
+            parts.append('<p class="convlab-diagnosis">' + "<br>".join(html.escape(ln) for ln in found) + "</p>")
     if entry is None and score < points:
         parts.append(f"<p>{text['no report']}</p>")
     tips = "".join(f"<li>{hints(edition)[k]}</li>" for k in dict.fromkeys(kinds))

@@ -26,7 +26,7 @@ import nbformat
 
 from autograder.cells import MARKERS, marked_lines
 from autograder.course import Course, ensure_tools_on_path
-from autograder.editions import DEFAULT, EDITIONS, TRANSLATIONS, edition_notebook
+from autograder.editions import DEFAULT, EDITION_FILES, EDITIONS, TRANSLATIONS, edition_notebook
 from autograder.skips import skip_problems
 
 __all__ = ["ReleaseLeakError", "ReleaseSkipError", "ReleaseOverwriteError", "ReleaseResult", "release", "release_to",
@@ -187,13 +187,16 @@ def write_editions(course: Course, aid: str) -> None:
     Each released notebook gets its cells' translations back from the source notebook (by cell id, the
     one thing nbgrader keeps of a cell besides its text and markup), then every edition is written
     canonically, under the same file name: ``assignments/<aid>/`` without translations,
-    ``assignments-zh/<aid>/`` in Chinese. The other files of the release are copied to every edition.
+    ``assignments-zh/<aid>/`` in Chinese. The other files of the release are copied to every edition, and
+    an edition's own files (``EDITION_FILES``) added.
     """
     english = course.release_dir(DEFAULT) / aid
     for edition in EDITIONS[1:]:
         folder = course.release_dir(edition) / aid
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(english, folder, ignore=shutil.ignore_patterns(RECORD, "*.ipynb", *_NOT_RELEASED))
+        for name, text in EDITION_FILES.get(edition, {}).items():
+            (folder / name).write_text(text, encoding="utf-8")
     for path in sorted(english.glob("*.ipynb")):
         source = nbformat.read(course.solutions / aid / path.name, as_version=4)
         texts = {c.get("id"): c.metadata[TRANSLATIONS] for c in source.cells if TRANSLATIONS in c.get("metadata", {})}

@@ -18,6 +18,7 @@ of the student's cells and the answers as they arrive. In ``Autograde.autograde_
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ from traitlets import Any, Integer, Unicode
 from autograder.cells import nbgrader_meta
 from autograder.checks import Check, case_kinds, check_rng, dependency_notes, draw_cases, judge, load_checks, \
     reference_outcomes, score_check, withheld_names
+from autograder.diagnosis.hidden import diagnose_check, diagnosis_lines
 from autograder.grading_build import GradingBuild, grading_build, library_sources
 from autograder.kernel.protocol import (MAX_ANSWER_BYTES, Outcome, ValueFormatError, read_answer_message,
                                         write_inputs)
@@ -192,7 +194,9 @@ class PrepareHidden(NbGraderPreprocessor):
 
 
 def score_cells(session: HiddenSession) -> dict:
-    """Per grade cell: ``{"fraction", "cases", "checks": [{name, passed, total, fraction, failures, notes}]}``.
+    """Per grade cell: ``{"fraction", "cases", "checks": [{name, passed, total, fraction, failures, notes}]}``,
+    and ``diagnosis`` (``{pattern, kind, hint}``, :func:`autograder.diagnosis.hidden.diagnose_check`) in a
+    failing check of a diagnosed exercise when its failed cases share a pattern.
 
     A cell's fraction weighs its checks by case count; a check's fraction follows
     :func:`autograder.checks.score_check` (must-raise and fixed cases count only together with the
@@ -216,6 +220,10 @@ def score_cells(session: HiddenSession) -> dict:
             fraction = score_check(check, [r.passed for r in results], run.kinds)
         judged[name] = {"name": name, "passed": passed, "total": len(results), "fraction": fraction,
                         "failures": failures}
+        found = [] if hits else diagnose_check(session.aid, check, run.cases, answers, run.references,
+                                               [r.passed for r in results])
+        if found:  # the first finding: a kind of input and the exercise's hint, no case's values
+            judged[name]["diagnosis"] = dataclasses.asdict(found[0])
     failed = {name: chk["failures"] for name, chk in judged.items()}
     cells: dict = {}
     for name, chk in judged.items():
@@ -247,6 +255,7 @@ def verdict_outputs(entry: dict, points: float) -> tuple[list, float]:
         lines += [f"  {f}" for f in chk["failures"][:_MAX_LISTED]]
         if len(chk["failures"]) > _MAX_LISTED:
             lines.append(f"  ... and {len(chk['failures']) - _MAX_LISTED} more")
+        lines += [f"  {ln}" for ln in diagnosis_lines(chk)]
     score = points * entry["fraction"]
     outputs = [NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n")]
     if score <= 0:

@@ -69,6 +69,8 @@ class ExerciseProbes:
     - stand_ins: ``{name: function}`` put in the notebook's namespace while probing, so an earlier
       exercise's mistake does not show up in this one
     - withhold: dotted names of library functions the exercise withholds (as in its ``checks.py``)
+    - tags: ``tags(entries) -> tuple of tags`` of any case of this exercise, from its entries alone (the
+      probes' own tags, and what the grader gives the hidden cases to classify them too)
     """
 
     cell: str
@@ -82,6 +84,7 @@ class ExerciseProbes:
     symptoms: tuple[Symptom, ...] = ()
     stand_ins: Mapping[str, Callable] = field(default_factory=dict)
     withhold: tuple[str, ...] = ()
+    tags: Callable[[Mapping], Sequence[str]] | None = None
     rtol: float = 1e-7
     atol: float = 1e-9
 

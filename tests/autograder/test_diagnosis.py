@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = REPO / "solutions"
 AIDS = sorted(p.parent.name for p in SOLUTIONS.glob("*/checks.py"))
 #: Assignments whose diagnosis module (autograder/diagnosis/<aid>.py) is still to be written.
-NOT_YET = {"a7_architectures"}
+NOT_YET: set[str] = set()
 
 
 def _solution(aid):
@@ -273,3 +273,37 @@ def test_check_prints_the_diagnosis_under_each_exercise(tmp_path, capsys):
                               "tests' examples")
     assert "passes every probe" in lines[ex3 + 1], "exercise 3 fails only through exercise 2's function"
     assert lines[ex6 + 1].startswith("      diagnosis: every filter has a bias")
+
+
+# --- in the grader: the hidden cases' failures, from the judged answers alone ---------------------
+def test_the_grader_diagnoses_hidden_failures_and_the_feedback_page_shows_it():
+    """Memory estimates that count one copy of the parameters for Adam: the trusted step finds "Adam"
+    from the hidden cases' entries, prints it under the failed cases and the page shows it there."""
+    from autograder.feedback_page import result_html
+    from autograder.kernel.protocol import Outcome
+    from autograder.trusted import prepare_hidden, score_cells, verdict_outputs
+
+    aid = "a7_architectures"
+    session = prepare_hidden(SOLUTIONS / aid / "checks.py", aid, _submission(aid), seed=5)
+    run = session.runs["memory_estimate"]
+    for i, (case, right) in enumerate(zip(run.cases, run.references)):
+        acts, act_grads, params, param_grads, state, batch = right.value
+        run.answers[i] = Outcome(value=(acts, act_grads, params, param_grads,
+                                        params if case["optimizer"] == "adam" else state, batch))
+    costs = session.runs["conv_costs"]
+    costs.answers.update(dict(enumerate(costs.references)))
+    stub = Outcome(raised=("builtins.NotImplementedError", "builtins.RuntimeError"), message="")
+    session.runs["stack_vs_single"].answers.update({i: stub for i in range(len(session.runs["stack_vs_single"].cases))})
+    cells = score_cells(session)
+    (memory,) = cells["memory_estimate_hidden"]["checks"]
+    assert 0 < memory["passed"] < memory["total"]
+    assert memory["diagnosis"]["pattern"] == "adam"
+    assert "diagnosis" not in cells["conv_costs_hidden"]["checks"][0], "a check that passes has no diagnosis"
+    assert "diagnosis" not in cells["layer_table_hidden"]["checks"][0], "unanswered cases are nobody's pattern"
+    assert "diagnosis" not in cells["stack_vs_single_hidden"]["checks"][0], "nor is the untouched stub's raise"
+    text = verdict_outputs(cells["memory_estimate_hidden"], 10)[0][0]["text"]
+    assert "  diagnosis: fails only with Adam\n  hint: count the copies of the parameters" in text
+    page = result_html(None, "memory_estimate_hidden", cells["memory_estimate_hidden"], 0, 10)
+    assert page.index('<p class="convlab-diagnosis">diagnosis: fails only with Adam<br>hint: ') > page.index("</table>")
+    # the finding holds no case's values, only the kind of input and the exercise's hint
+    assert set(memory["diagnosis"]) == {"pattern", "kind", "hint"}

@@ -2,7 +2,8 @@
 
 - ``lab_course``: a throw-away course folder: the config, ``assignments/`` (a copy of the committed
   release) and ``solved/<aid>/`` (the release folder with the notebook a student who answered
-  everything would hand in: ``autograder.testing.make_submission`` of the solution);
+  everything would hand in: ``autograder.testing.make_submission`` of the solution), and
+  ``solved-zh/a1_volumes/``, the same for the Chinese edition of a1;
 - ``lab_server``: ``jupyter lab`` serving it (``lab_server.LabServer``), stopped at the end;
 - ``chromium``: one headless browser; ``lab_context``: its context for Lab, in which every request that
   does not go to the Lab server is aborted; ``lab_page``: a new page per test; after the test every
@@ -24,6 +25,9 @@ from pathlib import Path
 
 import pytest
 
+import nbformat
+
+from autograder.editions import edition_notebook
 from autograder.testing import make_submission
 from tests.notebooks.notebook_support import RELEASE, ROOT, assignment_ids, solution_notebook
 
@@ -43,6 +47,13 @@ def lab_course(tmp_path_factory) -> Path:
         solved = root / "solved" / aid
         shutil.copytree(RELEASE / aid, solved, ignore=_IGNORE)
         make_submission(solution_notebook(aid), None, solved / f"{aid}.ipynb")
+    # the Chinese edition of a1, solved: what a student of that edition hands in
+    solved_zh = root / "solved-zh" / "a1_volumes"
+    shutil.copytree(ROOT / "assignments-zh" / "a1_volumes", solved_zh, ignore=_IGNORE)
+    chinese = edition_notebook(nbformat.read(solution_notebook("a1_volumes"), as_version=4), "zh")
+    nbformat.write(chinese, solved_zh / "solution-zh.ipynb")
+    make_submission(solved_zh / "solution-zh.ipynb", None, solved_zh / "a1_volumes.ipynb")
+    (solved_zh / "solution-zh.ipynb").unlink()
     return root
 
 
