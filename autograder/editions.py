@@ -22,15 +22,20 @@ from __future__ import annotations
 
 import ast
 import copy
+import hashlib
 
 __all__ = ["EDITIONS", "DEFAULT", "TRANSLATIONS", "EDITION_FILES", "TranslationError", "notebook_edition", "edition_notebook",
-           "translate_cell", "code_skeleton", "missing_translations", "release_folder_name"]
+           "translate_cell", "code_skeleton", "missing_translations", "stale_translations", "stamp_translations",
+           "TRANSLATED_FROM", "release_folder_name"]
 
 #: Every edition the release writes; the first is the source's own language.
 EDITIONS = ("en", "zh")
 DEFAULT = EDITIONS[0]
 #: The cell metadata key holding the other editions' text.
 TRANSLATIONS = "translations"
+#: The cell metadata key recording, per edition, the digest of the English text a markdown translation was
+#: written from (:func:`stamp_translations`): an English cell edited since shows as stale.
+TRANSLATED_FROM = "translated_from"
 _STAMP = "convlab"  # notebook metadata: {"edition": "zh"}
 #: Files an edition's release folders carry besides the notebooks. Matplotlib reads ``matplotlibrc``
 #: from the kernel's working folder (the notebook's), and falls back font by font along ``font.family``:
@@ -150,6 +155,7 @@ def translate_cell(cell, edition: str, where: str = "cell"):
     ``translations`` entry. Raises :class:`TranslationError` for a snippet that is not in the cell or a
     translation that changes more than prose (``where`` names the cell in the message)."""
     out = copy.deepcopy(cell)
+    out.get("metadata", {}).pop(TRANSLATED_FROM, None)
     text = out.get("metadata", {}).pop(TRANSLATIONS, {}).get(edition)
     if edition == DEFAULT or text is None:
         return out
@@ -197,3 +203,32 @@ def missing_translations(nb, edition: str) -> list[str]:
             first = cell.source.strip().splitlines()[0][:70]
             missing.append(f"cell {i} (id {cell.get('id', '?')}): {first}")
     return missing
+
+
+def _english_digest(cell) -> str:
+    return hashlib.sha256(cell.source.encode("utf-8")).hexdigest()[:16]
+
+
+def stamp_translations(nb, edition: str) -> int:
+    """Record, on every markdown cell translated into ``edition``, the digest of its English text now
+    (what a translator runs after writing or checking a translation); returns how many were stamped."""
+    count = 0
+    for cell in nb.cells:
+        meta = cell.get("metadata", {})
+        if cell.cell_type == "markdown" and edition in meta.get(TRANSLATIONS, {}):
+            meta.setdefault(TRANSLATED_FROM, {})[edition] = _english_digest(cell)
+            count += 1
+    return count
+
+
+def stale_translations(nb, edition: str) -> list[str]:
+    """One line per markdown cell whose ``edition`` text was written from other English than the cell
+    holds now (or was never stamped): ``cell 3 (id 46e8dbf22ea6): | # | notebook | ...``."""
+    stale = []
+    for i, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {})
+        if cell.cell_type == "markdown" and edition in meta.get(TRANSLATIONS, {}) \
+                and meta.get(TRANSLATED_FROM, {}).get(edition) != _english_digest(cell):
+            first = cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""
+            stale.append(f"cell {i} (id {cell.get('id', '?')}): {first}")
+    return stale

@@ -7,7 +7,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.editions import (TRANSLATIONS, TranslationError, code_skeleton, edition_notebook,
-                                 missing_translations, notebook_edition, release_folder_name, translate_cell)
+                                 missing_translations, notebook_edition, release_folder_name, stale_translations,
+                                 stamp_translations, translate_cell)
 from autograder.feedback_page import result_html, summary_html
 from autograder.feedback_text import HINTS, WORDS, localize_labels
 
@@ -105,3 +106,15 @@ def test_feedback_words_follow_the_edition():
     assert "批改说明" in page and "满分" in page and "a1：10 / 10 分" in page
     assert localize_labels('<span class="nbgrader-label">Student\'s answer</span>', "zh") == \
         '<span class="nbgrader-label">你的答案</span>'
+
+
+def test_an_english_cell_edited_after_its_translation_is_stale():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_markdown_cell("You write **seven** functions (100 points).")
+    cell.metadata["translations"] = {"zh": "你要写七个函数（共 100 分）。"}
+    nb.cells = [cell, nbformat.v4.new_markdown_cell("Not translated yet.")]
+    assert len(stale_translations(nb, "zh")) == 1, "never stamped: stale"
+    assert stamp_translations(nb, "zh") == 1 and stale_translations(nb, "zh") == []
+    cell.source = "You write **eight** functions (110 points)."
+    assert stale_translations(nb, "zh") == ["cell 0 (id " + cell.id + "): You write **eight** functions (110 points)."]
+    assert "translated_from" not in edition_notebook(nb, "zh").cells[0].metadata, "the stamp is not released"

@@ -14,7 +14,8 @@ import re
 
 import pytest
 
-from autograder.editions import EDITIONS, code_skeleton, edition_notebook, missing_translations, notebook_edition
+from autograder.editions import (EDITIONS, code_skeleton, edition_notebook, missing_translations, notebook_edition,
+                                 stale_translations)
 
 from .notebook_support import (NOT_YET_TRANSLATED, ROOT, TRANSLATED, assignment_ids, markdown_tables, read_notebook,
                                release_notebook, solution_notebook)
@@ -69,6 +70,15 @@ def test_every_markdown_cell_has_its_chinese_text(aid):
     missing = missing_translations(read_notebook(solution_notebook(aid)), "zh")
     assert not missing, (f"{aid}: {len(missing)} markdown cells have no 'zh' text (cell metadata 'translations', "
                          "autograder/README.md, Editions):\n  " + "\n  ".join(missing))
+
+
+@pytest.mark.parametrize("aid", assignment_ids())
+def test_no_chinese_text_is_older_than_its_english(aid):
+    # every translated markdown cell records the digest of the English it was written from
+    stale = stale_translations(read_notebook(solution_notebook(aid)), "zh")
+    assert not stale, (f"{aid}: {len(stale)} markdown cells changed in English since their 'zh' text was written "
+                       "(update the translation, then editions.stamp_translations; autograder/README.md, "
+                       "Editions):\n  " + "\n  ".join(stale))
 
 
 def glossary() -> list[tuple[str, str]]:
