@@ -12,10 +12,12 @@ Everything else judges, outside the sandbox, and reaches the kernel only through
 
 - :mod:`autograder.checks`        the ``Check`` spec authors write in ``solutions/<aid>/checks.py``;
   drawing cases, case kinds, scoring a check
+- :mod:`autograder.questions`     understanding questions (a number or option letters) as checks
 - :mod:`autograder.compare`       judging one case (the student's outcome against the reference's)
 - :mod:`autograder.trusted`       the hidden-test session of one notebook: references, answers as
   they arrive, verdicts (nbgrader preprocessors ``PrepareHidden`` / ``JudgeHidden``)
-- :mod:`autograder.local`         ``run_hidden`` in a solution author's own run (judged at once)
+- :mod:`autograder.local`         judging at once: ``run_hidden`` in a solution author's own run, and
+  the questions of ``check`` in a self-study checkout
 - :mod:`autograder.grading_build` the library as a graded notebook sees it (withheld functions absent)
 - :mod:`autograder.execution`     nbgrader's ``Execute`` in the sandbox (``SandboxExecute``)
 - :mod:`autograder.sandbox`       what the kernel sees and its limits; :mod:`autograder.sandbox_launch`

@@ -25,8 +25,6 @@ from autograder.kernel.protocol import Outcome
 __all__ = [
     "Check",
     "CheckSpecError",
-    "answer_check",
-    "is_answer_check",
     "load_checks",
     "find_check",
     "check_dependencies",
@@ -67,6 +65,8 @@ class Check:
     - withhold: dotted names of library functions the student must not call for this check
     - raise_share: the part of the check's points carried by its must-raise cases (cases whose
       reference raises); the exercise text states it. See :func:`score_check`
+    - question: a value question (:func:`autograder.questions.question`): one fixed case whose
+      reference is the answer; exempt from the fresh-cases rule of function checks
     - depends_on: for a check that cannot be judged without an earlier exercise's function (its
       hidden cell cannot stand in for it, see :mod:`autograder.kernel.stand_in`): the earlier
       checks by name, each with how the feedback names it, e.g.
@@ -83,6 +83,7 @@ class Check:
     compare: Callable[[object, object], tuple] | None = None
     withhold: Sequence[str] = field(default=())
     raise_share: float = 0.2
+    question: bool = False
     depends_on: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self):
@@ -100,27 +101,6 @@ class Check:
         for dotted in self.withhold:
             if not _DOTTED_RE.match(dotted):
                 raise CheckSpecError(f"check {self.name}: withhold entry {dotted!r} is not module.function")
-
-
-def answer_check(name: str, grade_id: str, answer, *, rtol: float = 1e-7, atol: float = 0.0) -> Check:
-    """The check of one understanding question, whose answer is a single value.
-
-    Its one case, ``{"question": name}``, only names the question: it is the same under every seed
-    (a "fixed" case), so the question earns all of its points or none. The hidden cell answers it
-    with ``run_hidden(aid, name, lambda c: <the student's answer function>())``.
-
-    - answer: an ``int`` (compared exactly), a ``float`` (within ``rtol``/``atol``: state the precision
-      asked for) or a ``str`` (a choice letter, compared exactly); the reference returns it
-    """
-    if not isinstance(answer, (int, float, str)) or isinstance(answer, bool):
-        raise CheckSpecError(f"check {name}: an answer is an int, a float or a str, not {type(answer).__name__}")
-    return Check(name=name, grade_id=grade_id, cases=lambda rng: [{"question": name}],
-                 reference=lambda question: answer, rtol=rtol, atol=atol)
-
-
-def is_answer_check(check: Check) -> bool:
-    """Whether ``check`` judges an understanding question (:func:`answer_check`): its only case names it."""
-    return draw_cases(check, check_rng(LOCAL_SEED, check.name)) == [{"question": check.name}]
 
 
 def withheld_names(checks: Sequence[Check]) -> list[str]:

@@ -9,6 +9,12 @@ question per solution cell instead. Under an answered exercise, the diagnosis
 (:mod:`autograder.diagnosis`, run in the same kernel on public probes) adds which kind of input
 breaks it and a hint, also when the visible tests pass. The Lab's Validate button reports the same
 lines (:mod:`autograder.lab`).
+
+Understanding questions (:mod:`autograder.questions`) have only a form check among the visible
+tests. Where the course's own ``solutions/<aid>/checks.py`` sits beside the notebook (a self-study
+checkout, :func:`autograder.local.course_checks_file`), the check also judges their answers against
+it, through the same local judging as a solution notebook's hidden cells, and says so; otherwise it
+says that they are judged when the notebook is graded.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from jupyter_core.utils import run_sync
 
 from autograder.cells import exercises, nbgrader_meta
 from autograder.diagnosis.runner import exercises_of, kernel_cell, note_lines, read_report, withheld_findings
+from autograder.kernel.protocol import ANSWER_MIME, MAX_ANSWER_BYTES, Outcome, ValueFormatError, read_answer_message
 from autograder.scan import student_sources
 
-__all__ = ["QuestionStatus", "self_check", "self_check_async", "format_report", "summarize", "with_diagnosis",
-           "passed"]
+__all__ = ["QuestionStatus", "QUESTION_TAG", "self_check", "self_check_async", "format_report", "summarize",
+           "with_diagnosis", "passed", "question_cells", "judge_questions"]
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _TODO = "replace `raise NotImplementedError()`"
@@ -124,6 +131,93 @@ def format_report(name: str, statuses: list[QuestionStatus]) -> str:
     return "\n".join(lines)
 
 
+# Appended to the executed copy: sends each question's answer out as the grading harness does
+_ANSWERS_CELL = """\
+from IPython.display import publish_display_data as _convlab_publish
+from autograder.kernel.protocol import ANSWER_MIME as _convlab_mime, answer_message as _convlab_message, \\
+    call_on_case as _convlab_call
+for _convlab_name in {names!r}:
+    _convlab_publish({{_convlab_mime: _convlab_message({aid!r}, _convlab_name, 0, _convlab_call(
+        lambda case: globals()[case["question"]], {{"question": _convlab_name}}))}})
+"""
+
+
+def _questions(path: Path):
+    """``(checks file, the question checks in it)`` of the course beside ``path``; ``(None, [])`` when none."""
+    from autograder.checks import load_checks  # noqa: PLC0415
+    from autograder.local import course_checks_file  # noqa: PLC0415
+
+    checks_file = course_checks_file(path)
+    if checks_file is None:
+        return None, []
+    return checks_file, [c for c in load_checks(checks_file) if c.question]
+
+
+def _answers(cell, aid: str, questions) -> dict[str, Outcome]:
+    """The answers the appended cell sent, by question name (a missing one: not sent)."""
+    expected = {q.name: 1 for q in questions}
+    found = {}
+    for out in cell.get("outputs", []):
+        doc = out.get("data", {}).get(ANSWER_MIME) if out.get("output_type") == "display_data" else None
+        if doc is None:
+            continue
+        try:
+            name, _, outcome = read_answer_message(doc, aid, expected, MAX_ANSWER_BYTES)
+        except ValueFormatError:
+            continue
+        found[name] = outcome
+    return found
+
+
+#: The tag of a question's answer cell (released with it), so the check knows its questions without checks.py.
+QUESTION_TAG = "question"
+
+
+def question_cells(nb) -> dict[str, str]:
+    """``{answer cell's grade_id: name of its exercise}`` of the understanding questions (cells tagged
+    :data:`QUESTION_TAG`); the grade_id is the answer's variable and its check's name."""
+    starts = _question_starts(nb)
+    owners, current = {}, None
+    for index, cell in enumerate(nb.cells):
+        current = starts.get(index, current)
+        if QUESTION_TAG in cell.get("metadata", {}).get("tags", []) and nbgrader_meta(cell).get("solution"):
+            owners[nbgrader_meta(cell).get("grade_id")] = current
+    return owners
+
+
+def judge_questions(nb, statuses: list[QuestionStatus], questions, answers: dict[str, Outcome],
+                    source: str) -> list[QuestionStatus]:
+    """``statuses`` with the exercises holding ``questions`` judged on ``answers``: ``fail`` naming the
+    wrong answers, or ``pass`` saying that all are right; an exercise not passing its visible tests
+    (an answer missing or of the wrong form) stays as it is."""
+    from autograder.local import failures  # noqa: PLC0415
+
+    owners = question_cells(nb)
+    missing = Outcome(raised=("builtins.NameError",), message="no answer was recorded")
+    out = []
+    for status in statuses:
+        mine = sorted((q for q in questions if owners.get(q.name) == status.question),
+                      key=lambda q: list(owners).index(q.name))  # in notebook order: question 1, 2, ...
+        if not mine or status.state != "pass":
+            out.append(status)
+            continue
+        wrong = []
+        for number, q in enumerate(mine, 1):
+            _, failed = failures(q, lambda case, name=q.name: answers.get(name, missing))
+            if failed:
+                wrong.append(f"question {number} ({q.name}): {failed[0].split('): ', 1)[-1]}")
+        state, detail = ("fail", "; ".join(wrong)) if wrong else ("pass", f"all {len(mine)} answers right")
+        out.append(replace(status, state=state, detail=f"{detail} (judged against {source})"))
+    return out
+
+
+def _judged_when_graded(nb, statuses: list[QuestionStatus]) -> list[QuestionStatus]:
+    """``statuses`` where each passing exercise with questions says when its answers are judged."""
+    owners = set(question_cells(nb).values())
+    return [replace(s, detail=f"{s.detail}; the answers are judged when your notebook is graded")
+            if s.question in owners and s.state == "pass" else s for s in statuses]
+
+
 def with_diagnosis(nb, statuses: list[QuestionStatus], found: dict) -> list[QuestionStatus]:
     """``statuses`` with the diagnosis lines of each answered exercise added as ``notes``.
 
@@ -163,7 +257,8 @@ async def _diagnose_in_kernel(client, aid: str) -> dict:
 
 
 async def self_check_async(path, timeout: int = 120) -> list[QuestionStatus]:
-    """Execute ``path`` (a copy in memory; the file is not modified), diagnose it and summarise it.
+    """Execute ``path`` (a copy in memory; the file is not modified), diagnose it and summarise it; judge
+    the understanding questions when the course's ``checks.py`` is beside it (module docstring).
 
     The assignment is the notebook's name (``a1_volumes.ipynb``); when ``autograder/diagnosis`` has a
     module for it, its probes run in the same kernel after the last cell.
@@ -172,11 +267,15 @@ async def self_check_async(path, timeout: int = 120) -> list[QuestionStatus]:
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
+    aid = path.stem
+    checks_file, questions = _questions(path)
+    questions = [q for q in questions if q.name in question_cells(nb)]
+    if questions:
+        nb.cells.append(nbformat.v4.new_code_cell(_ANSWERS_CELL.format(names=[q.name for q in questions], aid=aid)))
     client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent.resolve())}},
                             # the kernel's own start-up log (e.g. "running over TCP") means nothing to a student
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
-    aid = path.stem
     found = {}
     client.reset_execution_trackers()
     async with client.async_setup_kernel():
@@ -187,7 +286,13 @@ async def self_check_async(path, timeout: int = 120) -> list[QuestionStatus]:
     if found or exercises_of(aid) is not None:
         for cell, scanned in withheld_findings(aid, student_sources(nb)).items():
             found[cell] = scanned + found.get(cell, [])
-    return with_diagnosis(nb, summarize(nb), found)
+    if questions:
+        answers = _answers(nb.cells.pop(), aid, questions)
+        source = "/".join(checks_file.parts[-3:])  # solutions/<aid>/checks.py
+        statuses = judge_questions(nb, summarize(nb), questions, answers, source)
+    else:
+        statuses = _judged_when_graded(nb, summarize(nb))
+    return with_diagnosis(nb, statuses, found)
 
 
 def self_check(path, timeout: int = 120) -> list[QuestionStatus]:

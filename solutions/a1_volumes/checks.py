@@ -15,6 +15,7 @@ their hidden cells let those answers stand in for the student's earlier function
 import numpy as np
 
 from autograder.checks import Check
+from autograder.questions import question
 from convlab import shapes
 
 __all__ = ["CHECKS"]
@@ -236,4 +237,12 @@ CHECKS = [
     Check(name="stacked_receptive_field", grade_id="receptive_field_hidden", cases=receptive_field_cases,
           reference=receptive_field_reference, rtol=0, atol=0,
           withhold=["convlab.shapes.receptive_field"]),
+]
+
+# Exercise 8: check your understanding (autograder.questions: one fixed case each)
+CHECKS += [
+    question("q_tiles", "q_tiles_hidden", "ACE", choices="ABCDE"),
+    question("q_layer_params", "q_layer_params_hidden", 12_832),
+    question("q_output_depth", "q_output_depth_hidden", 32),
+    question("q_receptive_field", "q_receptive_field_hidden", 13),
 ]

@@ -14,6 +14,7 @@ by design): their verdicts name the earlier exercise when it failed too.
 import numpy as np
 
 from autograder.checks import Check
+from autograder.questions import question
 from convlab import shapes
 from convlab.gradcheck import numeric_gradient
 from convlab.layers import conv_backward_naive, conv_forward, conv_forward_naive
@@ -146,4 +147,11 @@ CHECKS = [
     Check(name="conv_backward_x_via_conv", grade_id="flipped_filters_hidden", cases=flip_cases,
           reference=flip_reference, rtol=1e-7, atol=1e-9, withhold=_CONV + _CONV_BACKWARD,
           depends_on=_FORWARD),
+]
+
+# Exercise 6: check your understanding (autograder.questions: one fixed case each)
+CHECKS += [
+    question("q_multiplies", "q_multiplies_hidden", 13_824),
+    question("q_backward_data", "q_backward_data_hidden", "B", choices="ABCD"),
+    question("q_1x1_params", "q_1x1_params_hidden", 1_040),
 ]

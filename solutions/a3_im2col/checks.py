@@ -15,6 +15,7 @@ instead of running the student's forward pass. The backward pass still calls the
 import numpy as np
 
 from autograder.checks import Check
+from autograder.questions import question
 from convlab.layers import col2im, conv_backward_naive, conv_forward_naive, im2col, max_pool_forward
 from convlab.shapes import conv_output_size
 
@@ -153,4 +154,12 @@ CHECKS = [
           reference=size_ref, rtol=1e-12, atol=0),
     Check(name="max_pool_im2col", grade_id="max_pool_im2col_hidden", cases=pool_cases, reference=pool_ref,
           withhold=["convlab.layers.max_pool_forward"]),
+]
+
+# Exercise 7: check your understanding (autograder.questions: one fixed case each)
+CHECKS += [
+    question("q_col_entries", "q_col_entries_hidden", 614_400),
+    question("q_duplication", "q_duplication_hidden", 6912 / 3267, rel_tol=0.005),
+    question("q_col2im_overlap", "q_col2im_overlap_hidden", "B", choices="ABCD"),
+    question("q_fft_filters", "q_fft_filters_hidden", "C", choices="ABC"),
 ]

@@ -15,6 +15,7 @@ its verdict names exercise 2 when that failed too.
 import numpy as np
 
 from autograder.checks import Check
+from autograder.questions import question
 from convlab.layers import (avg_pool_backward, avg_pool_forward, l2_pool_backward, l2_pool_forward,
                             max_pool_backward, max_pool_forward)
 from convlab.shapes import pool_output_size
@@ -151,4 +152,12 @@ CHECKS = [
           depends_on={"max_pool_backward": "max_pool_backward (exercise 2)"}),
     Check(name="avg_pool_as_conv", grade_id="avg_pool_as_conv_hidden", cases=as_conv_cases,
           reference=as_conv_ref, withhold=AVG_WITHHELD),
+]
+
+# Exercise 7: check your understanding (autograder.questions: one fixed case each)
+CHECKS += [
+    question("q_pool_values", "q_pool_values_hidden", 9_216),
+    question("q_pool_params", "q_pool_params_hidden", 0),
+    question("q_dx_nonzero", "q_dx_nonzero_hidden", 9),
+    question("q_overlap_gradient", "q_overlap_gradient_hidden", "C", choices="ABCD"),
 ]

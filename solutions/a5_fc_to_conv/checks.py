@@ -22,7 +22,8 @@ import math
 
 import numpy as np
 
-from autograder.checks import Check, answer_check
+from autograder.checks import Check
+from autograder.questions import question
 from convlab.layers import affine_backward, affine_forward
 from convlab.models import FC, Conv, ConvNet, Pool, fc_to_conv, format_spec, parse_spec, summarize
 
@@ -309,13 +310,13 @@ def fine_score_map_ref(spec, input_shape, step, image, **params):
 
 QUESTIONS = [
     # 40x28 image, 16x16 crops every 4 pixels: 7 rows and 4 columns of crops
-    answer_check("q1_map_entries", "q1_map_entries_hidden", ((40 - 16) // 4 + 1) * ((28 - 16) // 4 + 1)),
+    question("q1_map_entries", "q1_map_entries_hidden", ((40 - 16) // 4 + 1) * ((28 - 16) // 4 + 1)),
     # a 3x3 CONV layer with 4 filters on 2x6x6 makes 4x4x4 numbers, each from 2*3*3 inputs
-    answer_check("q2_free_weights", "q2_free_weights_hidden", 4 * 4 * 4 * 2 * 3 * 3),
+    question("q2_free_weights", "q2_free_weights_hidden", 4 * 4 * 4 * 2 * 3 * 3),
     # r = 32 / 8 shifts along each axis
-    answer_check("q3_shifted_passes", "q3_shifted_passes_hidden", (32 // 8) ** 2),
+    question("q3_shifted_passes", "q3_shifted_passes_hidden", (32 // 8) ** 2),
     # padding: the crop's border features see zeros in its own pass, canvas pixels in the big one
-    answer_check("q4_padded_map", "q4_padded_map_hidden", "C"),
+    question("q4_padded_map", "q4_padded_map_hidden", "C", choices="ABCD"),
 ]
 
 CHECKS = [

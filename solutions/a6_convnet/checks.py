@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 
-from autograder.checks import Check, answer_check
+from autograder.checks import Check
+from autograder.questions import question
 from convlab.data import load_digits
 from convlab.gradcheck import rel_error
 from convlab.layers import spatial_batchnorm_backward, spatial_batchnorm_forward
@@ -318,13 +319,13 @@ _BATCHNORM = {"convnet_loss": "ConvNet.loss (exercise 1)",
 
 QUESTIONS = [
     # K=16, F=5 'same' on 8x8x1, 2x2 pool: 4x4x16 inputs to 64 hidden units, plus their biases
-    answer_check("q1_fc_params", "q1_fc_params_hidden", (4 * 4 * 16) * 64 + 64),
+    question("q1_fc_params", "q1_fc_params_hidden", (4 * 4 * 16) * 64 + 64),
     # tiny weights: every class has probability about 1/100; "to two decimals"
-    answer_check("q2_initial_loss", "q2_initial_loss_hidden", math.log(100), rtol=0, atol=0.01),
+    question("q2_initial_loss", "q2_initial_loss_hidden", math.log(100), rel_tol=0.01 / math.log(100)),
     # spatial batchnorm averages over M = N*H*W values per channel
-    answer_check("q3_bn_values", "q3_bn_values_hidden", 32 * 8 * 8),
+    question("q3_bn_values", "q3_bn_values_hidden", 32 * 8 * 8),
     # test mode: the running averages
-    answer_check("q4_bn_test", "q4_bn_test_hidden", "B"),
+    question("q4_bn_test", "q4_bn_test_hidden", "B", choices="ABCD"),
 ]
 
 CHECKS = [

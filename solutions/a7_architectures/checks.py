@@ -13,7 +13,8 @@ turns it back into ``Layer`` tuples).
 
 import numpy as np
 
-from autograder.checks import Check, answer_check
+from autograder.checks import Check
+from autograder.questions import question
 from convlab import shapes
 from convlab.layers import conv_backward, conv_forward, relu_backward, relu_forward
 
@@ -447,13 +448,14 @@ COST_WITHHELD = ["convlab.shapes.conv_param_count", "convlab.shapes.grouped_conv
 
 QUESTIONS = [
     # dilated filters reach F + (F - 1)(r - 1) pixels: 3, 5 and 13; stride-1 fields add up minus one each
-    answer_check("q1_dilated_field", "q1_dilated_field_hidden", 1 + (3 - 1) + (5 - 1) + (13 - 1)),
+    question("q1_dilated_field", "q1_dilated_field_hidden", 1 + (3 - 1) + (5 - 1) + (13 - 1)),
     # depthwise 3x3 per channel, then 1x1 pointwise
-    answer_check("q2_separable_weights", "q2_separable_weights_hidden", 3 * 3 * 32 + 32 * 64),
+    question("q2_separable_weights", "q2_separable_weights_hidden", 3 * 3 * 32 + 32 * 64),
     # activations in the early CONV layers, parameters in the FC layers
-    answer_check("q3_where_vgg", "q3_where_vgg_hidden", "D"),
+    question("q3_where_vgg", "q3_where_vgg_hidden", "D", choices="ABCD"),
     # activations and gradients, float32, 16 images, in MiB; "to one decimal"
-    answer_check("q4_training_mib", "q4_training_mib_hidden", 10_000_000 * 2 * 4 * 16 / 2**20, rtol=0, atol=0.06),
+    question("q4_training_mib", "q4_training_mib_hidden", 10_000_000 * 2 * 4 * 16 / 2**20,
+             rel_tol=0.06 / 1220.7),
 ]
 
 CHECKS = [

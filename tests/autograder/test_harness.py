@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from autograder.checks import Check, CheckSpecError, answer_check, case_kinds, check_rng, draw_cases, \
-    is_answer_check, load_checks, reference_outcomes, score_check
+from autograder.checks import Check, CheckSpecError, case_kinds, check_rng, draw_cases, load_checks, \
+    reference_outcomes, score_check
 from autograder.compare import default_compare, judge_case
 from autograder.kernel import harness
 from autograder.kernel.harness import run_hidden
@@ -276,43 +276,3 @@ def test_a_check_of_only_raising_cases_is_refused():
         case_kinds(check, cases, reference_outcomes(check, cases), 1)
     with pytest.raises(CheckSpecError, match="raise_share"):
         Check(name="c", grade_id="g", cases=lambda rng: [], reference=lambda: 0, raise_share=1.0)
-
-
-# ---- understanding questions: one value, all or nothing -------------------------------------------
-
-def _score_answer(check, answer, seed=5):
-    """The fraction of ``check``'s points that a notebook answering ``answer`` earns."""
-    cases = draw_cases(check, check_rng(seed, check.name))
-    refs = reference_outcomes(check, cases)
-    kinds = case_kinds(check, cases, refs, seed)
-    verdicts = [judge_case(i, case, Outcome(value=answer), ref, rtol=check.rtol, atol=check.atol).passed
-                for i, (case, ref) in enumerate(zip(cases, refs))]
-    return score_check(check, verdicts, kinds)
-
-
-@pytest.mark.parametrize("answer, given, earned", [
-    (1152, 1152, 1.0), (1152, 72, 0.0), (1152, 1152.0, 0.0),  # an int question wants an int
-    ("C", "C", 1.0), ("C", "B", 0.0), ("C", "c", 0.0),
-])
-def test_an_answer_check_is_all_or_nothing(answer, given, earned):
-    check = answer_check("q", "q_hidden", answer)
-    assert _score_answer(check, given) == earned
-
-
-def test_an_answer_check_takes_the_stated_precision():
-    check = answer_check("q", "q_hidden", 4.60517, rtol=0, atol=0.01)  # "to two decimals"
-    assert _score_answer(check, 4.61) == 1.0 and _score_answer(check, 4.6) == 1.0
-    assert _score_answer(check, 2.30) == 0.0 and _score_answer(check, 4.62) == 0.0
-
-
-def test_an_answer_check_has_one_fixed_case_under_every_seed():
-    check = answer_check("q2_weights", "q2_weights_hidden", 7)
-    for seed in (1, 2, 99):
-        cases = draw_cases(check, check_rng(seed, check.name))
-        assert cases == [{"question": "q2_weights"}]
-        assert case_kinds(check, cases, reference_outcomes(check, cases), seed) == ["fixed"]
-    assert is_answer_check(check)
-    assert not is_answer_check(Check(name="c", grade_id="g", reference=lambda v: v,
-                                     cases=lambda rng: [dict(v=float(rng.random()))]))
-    with pytest.raises(CheckSpecError, match="an int, a float or a str"):
-        answer_check("q", "q_hidden", True)

@@ -150,7 +150,7 @@ def test_all_taken_shows_again_what_was_taken_and_takes_nothing(mywork, capsys):
 def test_an_unknown_exercise_is_one_line_of_error(mywork, capsys):
     code, out, err = _run(capsys, mywork, 9)
     assert code == 2 and out == ""
-    assert err == "convlab-grade: a2_naive_conv.ipynb has no exercise 9 (its exercises: 1, 2, 3, 4, 5)\n"
+    assert err == "convlab-grade: a2_naive_conv.ipynb has no exercise 9 (its exercises: 1, 2, 3, 4, 5, 6)\n"
     assert hints.hints_taken(mywork) == []
 
 
@@ -251,7 +251,7 @@ def test_check_runs_a_notebook_with_hint_records_without_taking_or_writing_anyth
     nbformat.write(nb, mywork)
     before, journal = mywork.read_bytes(), hints.journal_path(mywork).read_bytes()
     statuses = self_check(mywork, timeout=60)
-    assert [s.state for s in statuses] == ["unanswered"] * 5  # the untouched release, judged as usual
+    assert [s.state for s in statuses] == ["unanswered"] * 6  # the untouched release, judged as usual
     assert mywork.read_bytes() == before and hints.journal_path(mywork).read_bytes() == journal
 
 

@@ -21,7 +21,7 @@ from autograder import cli  # noqa: E402
 from autograder.mutants import apply_mutant, mutants_of  # noqa: E402
 from autograder.course import Course  # noqa: E402
 from autograder.mywork import start  # noqa: E402
-from autograder.selfcheck import format_report, summarize  # noqa: E402
+from autograder.selfcheck import format_report, self_check, summarize  # noqa: E402
 from autograder.testing import make_submission  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,15 +76,69 @@ def test_summarize_reports_one_line_per_exercise_named_by_its_heading():
 
 
 @pytest.mark.slow
-def test_check_on_the_a2_release_counts_its_five_exercises(capsys):
+def test_check_on_the_a2_release_counts_its_six_exercises(capsys):
     assert cli.main(["check", str(REPO / "assignments" / "a2_naive_conv" / "a2_naive_conv.ipynb")]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "a2_naive_conv.ipynb: 0 of 5 exercises pass their visible tests"
-    assert [ln.split(":")[0].strip() for ln in lines[1:6]] == [
+    assert lines[0] == "a2_naive_conv.ipynb: 0 of 6 exercises pass their visible tests"
+    assert [ln.split(":")[0].strip() for ln in lines[1:7]] == [
         "Exercise 1 (30 points) conv_forward_naive", "Exercise 2 (35 points) conv_backward_naive",
         "Exercise 3 (10 points) dilation in both loops", "Exercise 4 (10 points) conv1x1_matmul",
-        "Exercise 5 (15 points) conv_backward_x_via_conv"]
-    assert all(ln.split(": ")[1].startswith("todo") for ln in lines[1:6]), lines
+        "Exercise 5 (15 points) conv_backward_x_via_conv", "Exercise 6 (10 points) Check your understanding"]
+    assert all(ln.split(": ")[1].startswith("todo") for ln in lines[1:7]), lines
+
+
+# --- check: understanding questions are judged where the course's checks.py is beside the notebook ---
+QUESTION_CHECKS = """\
+from autograder.questions import question
+
+CHECKS = [question("q_depth", "q_depth_hidden", 32), question("q_pick", "q_pick_hidden", "B", choices="ABC")]
+"""
+
+
+def _question_notebook(depth: str, pick: str):
+    """A released notebook with one function exercise and an exercise of two questions, answered as given."""
+    md = nbformat.v4.new_markdown_cell
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [md("# T1"), md("### Exercise 1 (5 points): `f`"), _code("def f():\n    return 1", solution=True,
+                                                                      grade_id="f"),
+                _code("assert f() == 1", locked=True, grade_id="f_tests"),
+                md("### Exercise 2 (4 points): Check your understanding\n\n**Question 1.** The depth?")]
+    for name, answer, form in [("q_depth", depth, "isinstance(q_depth, int)"), ("q_pick", pick, "q_pick.upper() in 'ABC'")]:
+        answer_cell = _code(answer, solution=True, grade_id=name)
+        answer_cell.metadata["tags"] = ["question"]
+        nb.cells += [answer_cell, _code(f"assert {form}, 'the form'", locked=True, grade_id=f"{name}_form"),
+                     _code("# The hidden test runs here when your notebook is graded.", locked=True, grade=True,
+                           grade_id=f"{name}_hidden", points=2)]
+    return nb
+
+
+@pytest.mark.slow
+def test_check_judges_the_questions_against_the_course_checks_beside_the_notebook(tmp_path):
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    (tmp_path / "solutions" / "t1").mkdir(parents=True)
+    (tmp_path / "solutions" / "t1" / "checks.py").write_text(QUESTION_CHECKS)
+    path = tmp_path / "mywork" / "t1" / "t1.ipynb"
+    path.parent.mkdir(parents=True)
+    judged = "(judged against solutions/t1/checks.py)"
+    for depth, pick, state, detail in [
+            ("q_depth = 32", "q_pick = 'b'", "pass", f"all 2 answers right {judged}"),
+            ("q_depth = 16", "q_pick = 'B'", "fail", f"question 1 (q_depth): not the expected answer {judged}"),
+            ("q_depth = 16", "q_pick = 'C'", "fail", "question 1 (q_depth): not the expected answer; "
+                                                     f"question 2 (q_pick): not the expected answer {judged}"),
+            ("q_depth = 16.5", "q_pick = 'B'", "fail", "AssertionError: the form"),  # the form first, unjudged
+            ("raise NotImplementedError()", "q_pick = 'B'", "unanswered", "replace `raise NotImplementedError()`")]:
+        nbformat.write(_question_notebook(depth, pick), path)
+        statuses = self_check(path)
+        assert [s.state for s in statuses] == ["pass", state], (depth, pick, statuses)
+        assert statuses[1].detail == detail
+        assert "32" not in format_report(path.name, statuses), "the right answer is never shown"
+    # the release alone (no solutions/ beside it): the answers wait for grading
+    (tmp_path / "solutions" / "t1" / "checks.py").unlink()
+    nbformat.write(_question_notebook("q_depth = 16", "q_pick = 'B'"), path)
+    statuses = self_check(path)
+    assert [(s.state, s.detail) for s in statuses] == [
+        ("pass", "1 visible test cell(s)"),
+        ("pass", "2 visible test cell(s); the answers are judged when your notebook is graded")]
 
 
 # --- start: mywork/ is filled, never overwritten ---------------------------------------------------
@@ -199,8 +253,8 @@ def test_validate_on_the_untouched_release_lists_every_exercise_as_todo(lab, cap
     assert reply["success"] is True and reply["value"] != {}, "an untouched release must not be a success"
     [failed] = reply["value"]["failed"]
     report = failed["source"].splitlines()
-    assert report[0] == f"{A1}.ipynb: 0 of 7 exercises pass their visible tests"
-    assert len(report) == 9 and all(": todo - " in ln for ln in report[1:8]), report
+    assert report[0] == f"{A1}.ipynb: 0 of 8 exercises pass their visible tests"
+    assert len(report) == 10 and all(": todo - " in ln for ln in report[1:9]), report
     assert "Exercise 2 (20 points) conv_output_size: todo" in failed["source"]
     assert failed["source"] == _check_output(capsys, root / "untouched" / f"{A1}.ipynb"), "the same lines as check"
 
@@ -217,8 +271,8 @@ def test_validate_with_one_wrong_answer_names_that_exercise(lab, capsys):
     reply = _validate(port, f"wrong/{A1}.ipynb")
     [failed] = reply["value"]["failed"]
     lines = failed["source"].splitlines()
-    assert lines[0] == f"{A1}.ipynb: 6 of 7 exercises pass their visible tests"
-    assert [ln for ln in lines[1:9] if ": pass - " not in ln] == [
+    assert lines[0] == f"{A1}.ipynb: 7 of 8 exercises pass their visible tests"
+    assert [ln for ln in lines[1:10] if ": pass - " not in ln] == [
         "  Exercise 6 (15 points) parameters with and without sharing: FAIL - AssertionError: AlexNet conv1 with "
         "sharing has 34,944 parameters, got 34,848",
         "      diagnosis: every filter has a bias (+ K with sharing), and without sharing every neuron has its own"]

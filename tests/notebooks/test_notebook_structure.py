@@ -15,9 +15,10 @@ import shutil
 import numpy as np
 import pytest
 
-from autograder.checks import case_kinds, check_rng, draw_cases, is_answer_check, load_checks, reference_outcomes
+from autograder.checks import case_kinds, check_rng, draw_cases, load_checks, reference_outcomes
 from autograder.editions import EDITIONS
 from autograder.mutants import MUTANTS_DIR, SUFFIX, solution_source
+from autograder.selfcheck import QUESTION_TAG, question_cells
 from .notebook_support import (
     RELEASE,
     ROOT,
@@ -101,8 +102,14 @@ def test_no_sys_path_hacks_or_star_imports(nb):
             assert not re.search(r"^\s*from \S+ import \*", cell.source, re.M), f"cell {i}: star import"
 
 
-def test_nbgrader_metadata_is_well_formed(nb):
+def _question_names(aid) -> set[str]:
+    """The answer variables of the notebook's understanding questions (autograder.questions)."""
+    return {c.name for c in load_checks(checks_file(aid)) if c.question}
+
+
+def test_nbgrader_metadata_is_well_formed(aid, nb):
     ids = []
+    questions = _question_names(aid)
     for i, cell in enumerate(nb.cells):
         meta = nbgrader_meta(cell)
         if not meta:
@@ -117,6 +124,14 @@ def test_nbgrader_metadata_is_well_formed(nb):
             assert regions, f"cell {i}: a solution cell needs a ### BEGIN/END SOLUTION region"
             assert "NotImplementedError" not in cell.source, f"cell {i}: nbgrader writes the stub itself"
             head = cell.source.split("### BEGIN SOLUTION")[0]
+            if meta["grade_id"] in questions:
+                # a question's answer cell: the form stated in a comment above, one assignment of a literal
+                body = ast.parse(regions[0]).body
+                assert head.strip().startswith("#") and len(body) == 1 and isinstance(body[0], ast.Assign), (
+                    f"cell {i}: an answer cell states the form in a comment and assigns {meta['grade_id']} once")
+                assert [t.id for t in body[0].targets] == [meta["grade_id"]], f"cell {i}: assign {meta['grade_id']}"
+                assert isinstance(body[0].value, ast.Constant), f"cell {i}: the answer is a literal"
+                continue
             assert re.search(r"^def \w+\(", head, re.M) and '"""' in head, (
                 f"cell {i}: the signature and docstring sit outside the solution region")
         elif role == "visible_tests":
@@ -206,11 +221,8 @@ def test_the_exercise_says_what_validation_is_worth(nb, checks, seed):
 
 
 def test_every_check_has_fresh_value_cases(checks):
-    # fixed cases (the examples a notebook prints) and must-raise cases count only with fresh ones; an
-    # understanding question has one answer whatever the seed, so its one fixed case is all it has
-    for check in checks:
-        if is_answer_check(check):
-            continue
+    # fixed cases (the examples a notebook prints) and must-raise cases count only with fresh ones
+    for check in (c for c in checks if not c.question):
         for seed in (1, 2, 3):
             cases = draw_cases(check, check_rng(seed, check.name))
             kinds = case_kinds(check, cases, reference_outcomes(check, cases), seed)
@@ -232,6 +244,33 @@ def test_every_check_has_a_grade_cell_and_a_call(aid, nb, checks):
     assert {c.grade_id for c in checks} == set(cells), "every graded cell needs at least one check"
 
 
+def test_questions_have_one_case_and_keep_their_answer_out_of_the_release(aid, nb, checks):
+    # A question (autograder.questions) is judged on one fixed case: its answer cell assigns the check's
+    # name, a locked cell checks only the form, and no released cell holds the answer.
+    released = read_notebook(RELEASE / aid / f"{aid}.ipynb")
+    released_code = "\n".join(c.source for c in released.cells if c.cell_type == "code")
+    solutions = {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if cell_role(c) == "solution"}
+    for check in (c for c in checks if c.question):
+        cases = [draw_cases(check, check_rng(seed, check.name)) for seed in (1, 2)]
+        assert len(cases[0]) == 1 and cases[0] == cases[1], f"{check.name}: a question has one fixed case"
+        assert check.name in solutions, f"{check.name}: no answer cell with grade_id {check.name!r}"
+        answer = reference_outcomes(check, cases[0])[0].value
+        solved = next(r.strip() for r in solution_regions(solutions[check.name]))
+        assert solved.startswith(f"{check.name} = ") and solved not in released_code, (
+            f"{check.name}: the answer {answer!r} reaches the release")
+        assert check.name in released_code and f"{check.name}_form" in {
+            nbgrader_meta(c).get("grade_id") for c in released.cells}, f"{check.name}: no form check released"
+    # `convlab-grade check` finds the questions by this tag (autograder.selfcheck.question_cells); an
+    # unanswered one raises NotImplementedError where it stands, so Run All must go on past it
+    questions = {c.name for c in checks if c.question}
+    for where, notebook in [("solutions", nb), ("assignments", released)]:
+        assert set(question_cells(notebook)) == questions, (
+            f"{where}/{aid}: the cells tagged {QUESTION_TAG!r} must be exactly the questions' answer cells")
+        untagged = [gid for gid in questions for c in notebook.cells if nbgrader_meta(c).get("grade_id") == gid
+                    and RUN_ALL_TAG not in c.metadata.get("tags", [])]
+        assert not untagged, f"{where}/{aid}: answer cells {untagged} need the tag {RUN_ALL_TAG!r}"
+
+
 def test_withheld_names_are_real_library_functions(checks):
     # a misspelt name would silently withhold nothing
     for check in checks:
@@ -243,10 +282,7 @@ def test_withheld_names_are_real_library_functions(checks):
 
 
 def test_cases_are_fresh_per_seed_and_references_run(checks):
-    for check in checks:
-        if is_answer_check(check):  # one question, one answer: nothing to draw
-            assert not reference_outcomes(check, draw_cases(check, check_rng(1, check.name)))[0].raised
-            continue
+    for check in (c for c in checks if not c.question):
         first = draw_cases(check, check_rng(1, check.name))
         second = draw_cases(check, check_rng(2, check.name))
         assert len(first) >= 3, f"{check.name}: use several configurations"
