@@ -186,7 +186,10 @@ def test_release_refuses_to_replace_changed_files_without_force(tmp_path, capsys
 def test_release_writes_every_edition_with_its_record_and_guards_it(tmp_path, capsys):
     course = new_fixture_course(tmp_path / "course")
     english, chinese = course.assignments / AID / NB, course.release_dir("zh") / AID / NB
-    assert json.loads((chinese.parent / RECORD).read_text()) == {NB: hashlib.sha256(chinese.read_bytes()).hexdigest()}
+    rc = chinese.parent / "matplotlibrc"  # the edition's own file: plot text in a CJK font
+    assert json.loads((chinese.parent / RECORD).read_text()) == {
+        NB: hashlib.sha256(chinese.read_bytes()).hexdigest(), rc.name: hashlib.sha256(rc.read_bytes()).hexdigest()}
+    assert "Noto Sans CJK SC" in rc.read_text() and not (english.parent / rc.name).exists()
     en_nb, zh_nb = nbformat.read(english, as_version=4), nbformat.read(chinese, as_version=4)
     assert [c.id for c in en_nb.cells] == [c.id for c in zh_nb.cells] and zh_nb.metadata["convlab"] == {"edition": "zh"}
     zh_nb.cells[0].source += " 我的笔记"  # a student working in the Chinese release folder
