@@ -161,21 +161,28 @@ def scan_copied(sources, references: dict[str, str], threshold: float = COPY_THR
     """Student functions that closely match the library's implementation of a withheld function.
 
     ``references`` maps dotted names to the source of the library's function. Reported to the
-    instructor (a flag), never scored by itself.
+    instructor (a flag), never scored by itself. Each function is tokenised once, and a pair whose
+    cheap upper bound (``SequenceMatcher.quick_ratio``) is under ``threshold`` is not compared in full:
+    the findings are those of :func:`similarity` on every pair, at a fraction of the cost.
     """
-    library = {}
+    matchers = {}  # dotted name -> a SequenceMatcher holding the library function as its indexed side
     for dotted, text in references.items():
         tree = _parse(text)
         functions = [n for n in (tree.body if tree else []) if isinstance(n, ast.FunctionDef)]
         if functions:
-            library[dotted] = functions[0]
+            matchers[dotted] = difflib.SequenceMatcher(None, b=_tokens(functions[0]), autojunk=False)
     findings = []
     for cell, source in sources:
         tree = _parse(source)
         for node in (n for n in (tree.body if tree else []) if isinstance(n, ast.FunctionDef)):
-            if len(_tokens(node)) < _MIN_TOKENS:
+            tokens = _tokens(node)
+            if len(tokens) < _MIN_TOKENS:
                 continue
-            scored = [(similarity(node, ref), dotted) for dotted, ref in library.items()]
+            scored = []
+            for dotted, matcher in matchers.items():
+                matcher.set_seq1(tokens)
+                if matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold:
+                    scored.append((matcher.ratio(), dotted))
             best, dotted = max(scored, default=(0.0, ""))
             if best >= threshold:
                 findings.append(Finding(cell, node.lineno, f"{node.name} closely matches the library's {dotted} "

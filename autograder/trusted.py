@@ -131,6 +131,7 @@ class HiddenCases:
     checks_digest: str              # sha256 of the checks.py they were computed from
     seed: int
     runs: dict                      # check name -> CheckRun with no answers
+    library: dict                   # withheld dotted name -> the library's source of it (to spot copies)
 
     def fits(self, checks_path, seed) -> bool:
         return seed == self.seed and _file_digest(checks_path) == self.checks_digest
@@ -149,7 +150,7 @@ def hidden_cases(checks_path, seed: int) -> HiddenCases:
         cases = draw_cases(check, check_rng(seed, check.name))
         references = reference_outcomes(check, cases)
         runs[check.name] = CheckRun(check, cases, references, case_kinds(check, cases, references, seed))
-    return HiddenCases(_file_digest(checks_path), seed, runs)
+    return HiddenCases(_file_digest(checks_path), seed, runs, library_sources(withheld_names(checks)))
 
 
 def prepare_hidden(checks_path, aid: str, nb, seed=None, builds_dir=None, prepared=None) -> HiddenSession:
@@ -157,7 +158,8 @@ def prepare_hidden(checks_path, aid: str, nb, seed=None, builds_dir=None, prepar
 
     ``builds_dir`` caches grading builds (``None``: no build, for in-process use). ``prepared`` (a
     :class:`HiddenCases` of this run) is used, as a private copy, when it was computed from this very
-    ``checks.py`` with this seed; otherwise the cases and references are computed here.
+    ``checks.py`` with this seed; otherwise the cases and references are computed here. The library's
+    sources of the withheld functions (for the copy scan) come with ``prepared``: read once per run.
     """
     sources = student_sources(nb)
     seed = seed if seed is not None else secrets.randbits(63)
@@ -168,7 +170,7 @@ def prepare_hidden(checks_path, aid: str, nb, seed=None, builds_dir=None, prepar
     withheld = withheld_names(checks)
     build = grading_build(aid, withheld, builds_dir) if builds_dir else None
     hits = scan_withheld(sources, withheld)
-    flags = scan_suspicious(sources) + scan_copied(sources, library_sources(withheld))
+    flags = scan_suspicious(sources) + scan_copied(sources, prepared.library)
     return HiddenSession(aid, runs, build, [f.__dict__ for f in flags],
                          {d: [f.__dict__ for f in fs] for d, fs in hits.items()})
 

@@ -29,6 +29,7 @@ cols = im2col(x, 3, 3)
 
 # --- copies of the library's implementation (flagged for the instructor) --------------------------
 
+import ast  # noqa: E402
 import inspect  # noqa: E402
 import re  # noqa: E402
 
@@ -81,3 +82,46 @@ def test_the_honest_solutions_are_not_flagged_as_copies(aid):
     sources = [(cell, re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*$", "", src, flags=re.M))
                for cell, src in student_sources(nb)]
     assert scan_copied(sources, library_sources(names), threshold=COPY_THRESHOLD) == []
+
+
+def _copied_by_every_pair(sources, references, threshold):
+    """The copy scan by definition: the full similarity ratio of every student function with every
+    reference (what :func:`similarity` computes, on tokens computed once)."""
+    from difflib import SequenceMatcher
+
+    from autograder.scan import _MIN_TOKENS, _parse, _tokens
+
+    library = {d: _tokens(_parse(t).body[0]) for d, t in references.items()}
+    found = []
+    for cell, source in sources:
+        for node in (n for n in _parse(source).body if isinstance(n, ast.FunctionDef)):
+            tokens = _tokens(node)
+            if len(tokens) >= _MIN_TOKENS:
+                best, dotted = max((SequenceMatcher(None, tokens, ref, autojunk=False).ratio(), d)
+                                   for d, ref in library.items())
+                if best >= threshold:
+                    found.append((cell, node.lineno, dotted, f"{best:.0%}"))
+    return found
+
+
+def _as_tuples(findings):
+    return [(f.cell, f.line, re.search(r"library's (\S+)", f.what).group(1),
+             re.search(r"\((\d+%) alike", f.what).group(1)) for f in findings]
+
+
+@pytest.mark.parametrize("threshold", [0.5, COPY_THRESHOLD])
+def test_the_pruned_copy_scan_finds_what_comparing_every_pair_finds(threshold):
+    """``scan_copied`` skips pairs by an upper bound of their similarity: at any threshold, the findings
+    (cell, line, library function, percentage) are those of comparing every pair in full, on the
+    solutions of every assignment and on functions copied from the library."""
+    import convlab.layers.conv_naive as naive
+
+    sources = [("copy", inspect.getsource(naive.conv_backward_naive))]
+    for aid in AIDS:
+        nb = nbformat.read(REPO / "solutions" / aid / f"{aid}.ipynb", as_version=4)
+        sources += [(f"{aid}:{cell}", re.sub(r"^\s*(%|!).*$", "", src, flags=re.M)) for cell, src in student_sources(nb)]
+    names = sorted({n for aid in AIDS for n in withheld_names(load_checks(REPO / "solutions" / aid / "checks.py"))})
+    references = library_sources(names)
+    expected = _copied_by_every_pair(sources, references, threshold)
+    assert expected, "the comparison needs at least one finding to mean something"
+    assert _as_tuples(scan_copied(sources, references, threshold=threshold)) == expected
