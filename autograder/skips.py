@@ -7,8 +7,12 @@ IPython's own transformation of magics), that every tagged cell:
 
 - is no nbgrader cell: not a grade, solution or visible-test cell (those earn points or are the
   student's feedback);
-- runs no line magic other than ``%time``/``%timeit`` (``%matplotlib``, ``%autoreload`` and the like
-  change the kernel for later cells);
+- runs no line magic other than ``%time``/``%timeit`` and the autoreload extension's
+  (``%load_ext autoreload``, ``%autoreload``): ``%matplotlib``, ``%env``, ``%cd`` and the like change the
+  kernel for later cells. Autoreload changes a later cell only when a module's file changes between
+  two cells, and a graded kernel's modules are a read-only build, so leaving it out changes nothing
+  graded; on the other hand it re-checks every loaded module before each cell (about half a second
+  of a graded a1 notebook);
 - touches no name that a later cell run when graded reads. A cell *touches* every module-level name it
   binds (assignments, ``del``, imports, ``def``, ``class``, loop and ``with`` targets, ``:=``,
   ``global`` in its functions) and every *data* name it reads at all, since a method call, an argument
@@ -32,7 +36,8 @@ from autograder.cells import is_skipped, nbgrader_meta
 
 __all__ = ["skip_problems", "touched_names", "read_names", "bound_names", "data_names", "stale_reads"]
 
-_HARMLESS_MAGICS = {"time", "timeit"}
+_HARMLESS_MAGICS = {"time", "timeit", "autoreload"}
+_HARMLESS_EXTENSIONS = {"autoreload"}  # %load_ext of these is harmless too (see the module docstring)
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_]\w*")
 _MAGIC_CALLS = {"run_line_magic", "run_cell_magic"}
 
@@ -185,8 +190,9 @@ def skip_problems(nb, name: str = "notebook") -> list[str]:
         except SyntaxError as exc:
             problems.append(f"{name} cell {index}: cannot be parsed ({exc.msg})")
             continue
-        for magic, _ in _magic_calls(tree):
-            if magic not in _HARMLESS_MAGICS:
+        for magic, args in _magic_calls(tree):
+            if magic not in _HARMLESS_MAGICS and not (magic == "load_ext" and set(" ".join(args).split())
+                                                      <= _HARMLESS_EXTENSIONS):
                 problems.append(f"{name} cell {index}: runs %{magic}, which changes the kernel for later cells")
         live = set(touched)
         for later, other in cells[index + 1:]:

@@ -72,16 +72,17 @@ def test_reading_a_function_or_module_in_a_skipped_cell_is_fine_but_data_is_not(
 
 
 def test_nbgrader_cells_and_kernel_magics_cannot_be_skipped():
-    nb = _nb(("skip", "%matplotlib inline\n"), ("skip", "%time print(1)\n"))
+    nb = _nb(("skip", "%matplotlib inline\n"), ("skip", "%time print(1)\n"),
+             ("skip", "%load_ext autoreload\n%autoreload 2\n"), ("skip", "%load_ext autoreload tensorboard\n"))
     hidden = {"grade": True, "grade_id": "h", "points": 1, "solution": False}
     tests = {"grade": False, "grade_id": "t", "solution": False}
     graded = new_code_cell("x = 1", metadata={"tags": [SKIP_TAG], "nbgrader": hidden})
     visible = new_code_cell("assert True", metadata={"tags": [SKIP_TAG], "nbgrader": tests})
     nb.cells += [graded, visible]
     problems = skip_problems(nb)
-    assert len(problems) == 3, problems
-    assert "%matplotlib" in problems[0] and "(h)" in problems[1] and "(t)" in problems[2]
-    assert [is_skipped(c) for c in nb.cells] == [True] * 4
+    assert len(problems) == 4, problems
+    assert "%matplotlib" in problems[0] and "%load_ext" in problems[1] and "(h)" in problems[2] and "(t)" in problems[3]
+    assert [is_skipped(c) for c in nb.cells] == [True] * 6
 
 
 def test_release_refuses_a_tag_that_grading_depends_on(tmp_path):

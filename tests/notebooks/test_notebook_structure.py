@@ -15,6 +15,7 @@ import shutil
 import numpy as np
 import pytest
 
+from autograder.cells import SKIP_TAG
 from autograder.checks import case_kinds, check_rng, draw_cases, load_checks, reference_outcomes
 from autograder.editions import EDITIONS
 from autograder.mutants import MUTANTS_DIR, SUFFIX, solution_source
@@ -89,10 +90,11 @@ def test_run_all_goes_on_past_unanswered_exercises(aid, where):
         f"{where}/{aid}: a setup or hidden-test cell must never fail, so it carries no {RUN_ALL_TAG!r} tag")
 
 
-def test_first_code_cell_loads_autoreload_and_imports(nb):
-    first = next(c for c in nb.cells if c.cell_type == "code")
-    assert "%load_ext autoreload" in first.source and "%autoreload 2" in first.source
-    assert re.search(r"^(import|from) ", first.source, re.M), "the first code cell holds the imports"
+def test_first_code_cell_loads_autoreload_and_the_next_imports(nb):
+    first, second = [c for c in nb.cells if c.cell_type == "code"][:2]
+    assert first.source.split("\n") == ["%load_ext autoreload", "%autoreload 2"]
+    assert SKIP_TAG in first.metadata.get("tags", []), "autoreload only slows a graded kernel down"
+    assert re.search(r"^(import|from) ", second.source, re.M), "the second code cell holds the imports"
 
 
 def test_no_sys_path_hacks_or_star_imports(nb):
