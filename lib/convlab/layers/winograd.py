@@ -63,7 +63,9 @@ then columns) and are written as additions of strided slices, never as products 
 matrices: ``B^T d`` along H is ``(d0 - d2, d1 + d2, d2 - d1, d1 - d3)`` with ``d_r`` the slice
 holding row ``r`` of every tile, ``x_pad[:, r:r + 2*TH:2]``. Images go through in chunks
 (:func:`convlab.layers._chunks.images_per_chunk`) with scratch buffers reused from chunk to
-chunk.
+chunk. The backward pass recomputes ``V`` from the cached input instead of keeping it from
+the forward pass: measured, writing all of ``V`` out (16*C numbers per tile) costs the forward
+pass as much time as it saves the backward pass, and keeping it holds the memory.
 """
 
 from __future__ import annotations
