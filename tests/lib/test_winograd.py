@@ -257,7 +257,8 @@ def filter_transform_without_halves(w):
 
 
 @pytest.mark.parametrize("helper,wrong,check,geometry", [
-    pytest.param("_input_transform_adjoint_1d", overlap_add_overwrites, backward_error, EVEN, id="overlap-add-overwrites"),
+    pytest.param("_input_transform_adjoint_1d", overlap_add_overwrites, backward_error, EVEN,
+                 id="overlap-add-overwrites"),
     pytest.param("_output_transform_1d", output_sign_error, forward_error, EVEN, id="output-sign-error"),
     pytest.param("_pad_gradient_into", crop_adjoint_keeps_stale_rows, backward_error, ODD, id="odd-crop-stale"),
     pytest.param("filter_transform", filter_transform_without_halves, forward_error, EVEN, id="filter-no-halves"),

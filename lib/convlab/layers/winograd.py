@@ -262,6 +262,7 @@ class _Buffers(NamedTuple):
 
 
 def _buffers(xp, dtype, chunk, C, K, tiles):
+    """Empty scratch buffers for ``chunk`` images (each sized for the largest view taken of it)."""
     TH, TW = tiles
     T = TH * TW
     return _Buffers(
@@ -366,7 +367,7 @@ def winograd_backward(dout, cache: WinogradCache):
     ph, pw = pad
     U16 = U.reshape(16, K, C)
     db = dout.sum(axis=(0, 2, 3))  # (K,)
-    dU = xp.zeros((16, C, K), dtype=w.dtype)
+    dU = xp.zeros((16, C, K), dtype=w.dtype)  # dU[xi] transposed, to match (16, T, C) and (16, T, K)
     dx = xp.empty(x.shape, dtype=dout.dtype)
     buf = _buffers(xp, x.dtype, chunk, C, K, (TH, TW))
     for start in range(0, N, chunk):
