@@ -25,7 +25,7 @@ from convlab.backend import get_array_module
 from convlab.gradcheck import assert_gradients_ok, rel_error
 from convlab.layers import _chunks, conv, winograd
 from convlab.layers import conv_backward, conv_backward_naive, conv_forward, conv_forward_naive
-from convlab.layers.winograd import A_T, B_T, G, winograd_backward, winograd_forward
+from convlab.layers.winograd import A_T, B_T, G, _winograd_backward, _winograd_forward
 
 # (N, C, H, W, K, pad, chunk_bytes or None for one chunk); H_out = H + 2*pad - 2
 GEOMETRIES = {
@@ -66,22 +66,22 @@ def make_inputs(dev, monkeypatch, geometry, seed=0):
 
 
 def forward_error(dev, monkeypatch, geometry) -> float:
-    """Max-normalised relative error of winograd_forward against the loops (float64)."""
+    """Max-normalised relative error of _winograd_forward against the loops (float64)."""
     x, w, b, pad = make_inputs(dev, monkeypatch, geometry)
-    out, _ = winograd_forward(x, w, b, pad=pad)
+    out, _ = _winograd_forward(x, w, b, pad=pad)
     expected, _ = conv_forward_naive(x, w, b, pad=pad)
     assert out.shape == expected.shape and out.flags["C_CONTIGUOUS"]
     return rel_error(dev.get(out), dev.get(expected))
 
 
 def backward_error(dev, monkeypatch, geometry) -> float:
-    """Largest relative error of (dx, dw, db) of winograd_backward against the loops (float64)."""
+    """Largest relative error of (dx, dw, db) of _winograd_backward against the loops (float64)."""
     x, w, b, pad = make_inputs(dev, monkeypatch, geometry)
-    out, cache = winograd_forward(x, w, b, pad=pad)
+    out, cache = _winograd_forward(x, w, b, pad=pad)
     _, cache_naive = conv_forward_naive(x, w, b, pad=pad)
     dout = dev.randn(*out.shape, seed=1)
     return max(rel_error(dev.get(a), dev.get(e))
-               for a, e in zip(winograd_backward(dout, cache), conv_backward_naive(dout, cache_naive)))
+               for a, e in zip(_winograd_backward(dout, cache), conv_backward_naive(dout, cache_naive)))
 
 
 # --- the transforms against their matrices, one tile at a time ---------------------------------
@@ -95,14 +95,14 @@ def test_transforms_match_the_matrices(dev):
 
     x_pad = dev.put(d.reshape(1, 4, 4, 1))  # (n, Hp, Wp, C): one 4x4 tile
     V = dev.put(np.zeros((4, 4, 1, 1, 1, 1)))
-    winograd.input_transform(V, x_pad, dev.put(np.zeros((4, 1, 1, 4, 1))))
+    winograd._input_transform(V, x_pad, dev.put(np.zeros((4, 1, 1, 4, 1))))
     np.testing.assert_allclose(dev.get(V).reshape(4, 4), BT @ d @ BT.T, rtol=1e-14, atol=1e-14)
 
-    U = winograd.filter_transform(dev.put(g.reshape(1, 1, 3, 3)))
+    U = winograd._filter_transform(dev.put(g.reshape(1, 1, 3, 3)))
     np.testing.assert_allclose(dev.get(U).reshape(4, 4), Gm @ g @ Gm.T, rtol=1e-14, atol=1e-14)
 
     y_pad = dev.put(np.zeros((1, 2, 2, 1)))
-    winograd.output_transform(y_pad, dev.put(m.reshape(4, 4, 1, 1, 1, 1)), dev.put(np.zeros((2, 4, 1, 1, 1, 1))))
+    winograd._output_transform(y_pad, dev.put(m.reshape(4, 4, 1, 1, 1, 1)), dev.put(np.zeros((2, 4, 1, 1, 1, 1))))
     np.testing.assert_allclose(dev.get(y_pad).reshape(2, 2), AT @ m @ AT.T, rtol=1e-14, atol=1e-14)
 
 
@@ -130,7 +130,7 @@ def test_backward_matches_naive(dev, monkeypatch, nan_scratch, geometry):
 @pytest.mark.parametrize("name", ["odd-out-pad1", "even-H-odd-W-pad2-nonsquare", "two-image-chunks-partial-last"])
 def test_gradients_numeric(dev, monkeypatch, nan_scratch, name):
     x, w, b, pad = make_inputs(dev, monkeypatch, GEOMETRIES[name], seed=3)
-    assert_gradients_ok(winograd_forward, winograd_backward, {"x": x, "w": w, "b": b}, kwargs={"pad": pad}, tol=1e-7)
+    assert_gradients_ok(_winograd_forward, _winograd_backward, {"x": x, "w": w, "b": b}, kwargs={"pad": pad}, tol=1e-7)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -142,11 +142,11 @@ def test_random_geometries_match_naive(dev, monkeypatch, nan_scratch, N, C, K, H
     monkeypatch.setattr(_chunks, "CHUNK_BYTES", chunk_bytes or (1 << 20))
     rng = np.random.default_rng(N * 1000 + H * 10 + W)
     x, w, b = (dev.put(rng.standard_normal(s)) for s in ((N, C, H, W), (K, C, 3, 3), (K,)))
-    out, cache = winograd_forward(x, w, b, pad=(ph, pw))
+    out, cache = _winograd_forward(x, w, b, pad=(ph, pw))
     expected, cache_naive = conv_forward_naive(x, w, b, pad=(ph, pw))
     assert rel_error(dev.get(out), dev.get(expected)) < 1e-10
     dout = dev.randn(*out.shape, seed=2)
-    for got, want in zip(winograd_backward(dout, cache), conv_backward_naive(dout, cache_naive)):
+    for got, want in zip(_winograd_backward(dout, cache), conv_backward_naive(dout, cache_naive)):
         assert rel_error(dev.get(got), dev.get(want)) < 1e-10
 
 
@@ -163,8 +163,8 @@ def test_float32_stays_float32_and_is_close_to_float64(dev, monkeypatch, nan_scr
     dout = rng.standard_normal((6, 16, 9, 10))
     results = {}
     for dtype in (np.float32, np.float64):
-        out, cache = winograd_forward(dev.put(x, dtype), dev.put(w, dtype), dev.put(b, dtype), pad=1)
-        grads = winograd_backward(dev.put(dout, dtype), cache)
+        out, cache = _winograd_forward(dev.put(x, dtype), dev.put(w, dtype), dev.put(b, dtype), pad=1)
+        grads = _winograd_backward(dev.put(dout, dtype), cache)
         results[dtype] = [dev.get(a) for a in (out, *grads)]
         assert all(a.dtype == dtype for a in results[dtype])
     for single, double in zip(results[np.float32], results[np.float64]):
@@ -174,13 +174,13 @@ def test_float32_stays_float32_and_is_close_to_float64(dev, monkeypatch, nan_scr
 def test_rejects_filters_that_are_not_3x3(dev):
     x = dev.randn(1, 2, 5, 5)
     with pytest.raises(ValueError, match="3x3"):
-        winograd_forward(x, dev.randn(2, 2, 5, 5), dev.randn(2), pad=1)
+        _winograd_forward(x, dev.randn(2, 2, 5, 5), dev.randn(2), pad=1)
 
 
 # --- dispatch in conv_forward ------------------------------------------------------------------
 
 
-def test_conv_forward_dispatch_and_backward_follows(dev):
+def test_conv_forward_dispatch_and_backward_follows(dev, monkeypatch):
     """3x3 stride 1 with enough channels runs Winograd; the cache says so and backward matches the loops."""
     rng = np.random.default_rng(8)
     x, b = dev.put(rng.standard_normal((2, 32, 5, 6))), dev.put(rng.standard_normal(16))
@@ -192,11 +192,12 @@ def test_conv_forward_dispatch_and_backward_follows(dev):
     dout = dev.randn(*out.shape, seed=9)
     for got, want in zip(conv_backward(dout, cache), conv_backward_naive(dout, cache_naive)):
         assert rel_error(dev.get(got), dev.get(want)) < 1e-10
-    # the same numbers through the forced im2col path
-    out_im2col, cache_im2col = conv._im2col_forward(x, w, b, cache.geometry)
+    # the same numbers through the im2col path, forced
+    monkeypatch.setattr(conv, "_winograd_is_faster", lambda w, geo: False)
+    out_im2col, cache_im2col = conv_forward(x, w, b, pad=1)
     assert cache_im2col.winograd is None
     assert rel_error(dev.get(out_im2col), dev.get(expected)) < 1e-10
-    for got, want in zip(conv._im2col_backward(dout, cache_im2col), conv_backward_naive(dout, cache_naive)):
+    for got, want in zip(conv_backward(dout, cache_im2col), conv_backward_naive(dout, cache_naive)):
         assert rel_error(dev.get(got), dev.get(want)) < 1e-10
 
 
@@ -261,7 +262,7 @@ def filter_transform_without_halves(w):
                  id="overlap-add-overwrites"),
     pytest.param("_output_transform_1d", output_sign_error, forward_error, EVEN, id="output-sign-error"),
     pytest.param("_pad_gradient_into", crop_adjoint_keeps_stale_rows, backward_error, ODD, id="odd-crop-stale"),
-    pytest.param("filter_transform", filter_transform_without_halves, forward_error, EVEN, id="filter-no-halves"),
+    pytest.param("_filter_transform", filter_transform_without_halves, forward_error, EVEN, id="filter-no-halves"),
 ])
 def test_checks_reject_the_wrong_versions(dev, monkeypatch, nan_scratch, helper, wrong, check, geometry):
     """Each wrong helper, swapped in, must fail the check that guards it."""

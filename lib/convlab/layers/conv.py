@@ -22,8 +22,10 @@ offsets).
 3x3 filters at stride 1 (no dilation, one group) with enough channels go to
 Winograd's F(2x2, 3x3) instead (:mod:`.winograd`, 2.25x fewer multiplications;
 :func:`_winograd_is_faster` says when); the cache records which path ran and
-:func:`conv_backward` follows it. :func:`_im2col_forward` / :func:`_im2col_backward`
-force the im2col path.
+:func:`conv_backward` follows it. The im2col code stays in the bodies of
+:func:`conv_forward` / :func:`conv_backward` (the grading build withholds them, and the copy
+scan compares submissions with their source); Winograd's entry points are private, so a
+grading build that withholds ``conv_forward`` withholds them too.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from convlab.backend import get_array_module
+from convlab.layers import winograd  # used as winograd._name, so withholding conv_forward strips those too
 from convlab.layers._chunks import images_per_chunk
 from convlab.layers._conv_args import ConvGeometry, conv_geometry
 from convlab.layers.im2col import add_columns, fill_columns
-from convlab.layers.winograd import WinogradCache, supports_winograd, winograd_backward, winograd_forward
 
 __all__ = ["ConvCache", "conv_forward", "conv_backward"]
 
@@ -45,7 +47,7 @@ class ConvCache(NamedTuple):
     x: object  # (N, C, H, W), the input (the backward pass rebuilds the columns from it)
     w: object  # (K, C/groups, FH, FW)
     geometry: ConvGeometry
-    winograd: WinogradCache | None = None  # set when the forward pass ran F(2x2, 3x3); backward follows it
+    winograd: winograd.WinogradCache | None = None  # set when the forward pass ran F(2x2, 3x3)
 
 
 def _column_buffer(xp, x, w, out_hw):
@@ -65,7 +67,7 @@ def _winograd_is_faster(w, geo: ConvGeometry) -> bool:
     (1.1-5x im2col's time; issue 13's workload A has C = 3).
     """
     K, C = w.shape[:2]
-    return supports_winograd(w, geo) and C >= 32 and K >= 16
+    return winograd.supports_winograd(w, geo) and C >= 32 and K >= 16
 
 
 def conv_forward(x, w, b, *, stride=1, pad=0, dilation=1, groups=1):
@@ -82,13 +84,8 @@ def conv_forward(x, w, b, *, stride=1, pad=0, dilation=1, groups=1):
     """
     geo = conv_geometry("conv_forward", x, w, b, stride=stride, pad=pad, dilation=dilation, groups=groups)
     if _winograd_is_faster(w, geo):
-        out, cache = winograd_forward(x, w, b, pad=geo.pad)
+        out, cache = winograd._winograd_forward(x, w, b, pad=geo.pad)
         return out, ConvCache(x, w, geo, cache)
-    return _im2col_forward(x, w, b, geo)
-
-
-def _im2col_forward(x, w, b, geo: ConvGeometry):
-    """:func:`conv_forward` by im2col + matmul, whatever the settings (``geo`` from ``conv_geometry``)."""
     xp = get_array_module(x, w, b)
     N = x.shape[0]
     K, Cg, FH, FW = w.shape
@@ -118,12 +115,7 @@ def conv_backward(dout, cache: ConvCache):
     Returns (dx, dw, db) shaped like x (N, C, H, W), w (K, C/groups, FH, FW), b (K,).
     """
     if cache.winograd is not None:
-        return winograd_backward(dout, cache.winograd)
-    return _im2col_backward(dout, cache)
-
-
-def _im2col_backward(dout, cache: ConvCache):
-    """:func:`conv_backward` for a cache of :func:`_im2col_forward`."""
+        return winograd._winograd_backward(dout, cache.winograd)
     xp = get_array_module(dout, cache.w)
     x, w, geo, _ = cache
     N = x.shape[0]
