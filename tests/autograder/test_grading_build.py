@@ -61,6 +61,16 @@ def test_private_helpers_only_withheld_code_uses_are_withheld_too():
     assert exclusive_helpers(lib, withheld_targets(["convlab.shapes.conv_output_size"])) == []
 
 
+def test_withholding_conv_forward_withholds_its_winograd_path():
+    """conv_forward runs F(2x2, 3x3) for some layers; that code is private to it and goes with it."""
+    conv = withheld_targets(["convlab.layers.conv_forward", "convlab.layers.conv_backward"])
+    stripped = {h.dotted for h in exclusive_helpers(package_dir("convlab"), conv)}
+    winograd = {f"convlab.layers.winograd.{name}" for name in (
+        "_winograd_forward", "_winograd_backward", "_filter_transform", "_input_transform", "_output_transform",
+        "_filter_transform_adjoint", "_input_transform_adjoint", "_output_transform_adjoint")}
+    assert winograd <= stripped
+
+
 def test_strip_replaces_bodies_and_keeps_every_other_byte():
     source = (
         "import os\n\n\n"

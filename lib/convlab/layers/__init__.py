@@ -4,8 +4,9 @@ Every ``*_forward`` returns ``(out, cache)`` and every ``*_backward(dout, cache)
 returns the gradients in the order of the forward pass's array arguments.
 Settings are keyword-only; caches are small NamedTuples; nothing is mutated.
 
-- convolution: :mod:`.conv` (im2col + matmul, groups), :mod:`.conv_naive` (loops, the oracle),
-  :mod:`.im2col` (the column transform and its adjoint)
+- convolution: :mod:`.conv` (im2col + matmul, groups), :mod:`.winograd` (F(2x2, 3x3), which
+  ``conv_forward`` uses for 3x3 stride-1 layers with many channels), :mod:`.conv_naive` (loops,
+  the oracle), :mod:`.im2col` (the column transform and its adjoint)
 - pooling: :mod:`.pool` (max, average, L2)
 - :mod:`.basic` (affine, ReLU), :mod:`.losses` (softmax, SVM),
   :mod:`.norm` (spatial batchnorm), :mod:`.dropout` (inverted dropout)

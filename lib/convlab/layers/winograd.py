@@ -1,0 +1,395 @@
+"""Winograd minimal filtering F(2x2, 3x3): a 3x3, stride-1 convolution with 2.25x fewer multiplications.
+
+**The 1D identity F(2, 3).** Two outputs of a 3-tap filter ``g`` over four inputs ``d``,
+``y0 = d0 g0 + d1 g1 + d2 g2`` and ``y1 = d1 g0 + d2 g1 + d3 g2``, take six multiplications
+the direct way. Winograd (and Lavin & Gray 2015, "Fast Algorithms for Convolutional Neural
+Networks") get them with four::
+
+    m0 = (d0 - d2) g0                  m2 = (d2 - d1) (g0 - g1 + g2) / 2
+    m1 = (d1 + d2) (g0 + g1 + g2) / 2  m3 = (d1 - d3) g2
+    y0 = m0 + m1 + m2                  y1 = m1 - m2 - m3
+
+(expand them: every cross term cancels). In matrices, ``y = A^T [(G g) * (B^T d)]`` with ``*``
+the elementwise product and::
+
+          | 1  0 -1  0 |          | 1    0    0   |
+    B^T = | 0  1  1  0 |      G = | 1/2  1/2  1/2 |      A^T = | 1  1  1  0 |
+          | 0 -1  1  0 |          | 1/2 -1/2  1/2 |            | 0  1 -1 -1 |
+          | 0  1  0 -1 |          | 0    0    1   |
+
+``B^T`` (4x4) transforms a 4-sample input tile, ``G`` (4x3) the filter, ``A^T`` (2x4) brings
+the four products back to two outputs (the module constants :data:`B_T`, :data:`G`, :data:`A_T`).
+
+**2D by nesting.** Applying the identity along rows and along columns gives F(2x2, 3x3):
+a 4x4 input tile ``d`` and a 3x3 filter ``g`` make a 2x2 output tile::
+
+    Y = A^T [ (G g G^T) * (B^T d B) ] A        U = G g G^T (4x4),  V = B^T d B (4x4)
+
+That is 16 elementwise products per 2x2 output tile, where the direct convolution needs
+4 * 9 = 36: 2.25x fewer. The transforms only add and subtract (and halve, for ``U``), and
+each is paid once, not once per product: ``U`` once per filter (tiny), ``V`` once per input
+tile and channel, the output transform once per output tile and filter.
+
+**Tiles.** Output tile (th, tw) covers outputs ``2th..2th+1`` x ``2tw..2tw+1`` and reads the
+4x4 input patch of the zero-padded input starting at ``(2th, 2tw)``: the patches overlap by two
+rows and two columns (4x4 tiles with stride 2). An odd ``H_out`` or ``W_out`` is handled by
+one extra zero row (column) at the bottom (right) of the padded input: the last tile then
+computes one output row too many, which is cropped away.
+
+**Channels make it a matmul.** A layer sums over C input channels, and the transforms are
+linear, so the sum moves inside: for each of the 16 positions ``xi`` of the 4x4 transform
+domain, ``M[xi][k, t] = sum_c U[xi][k, c] V[xi][c, t]`` over all tiles ``t``. That is 16
+matrix products (K x C) @ (C x T), run as ONE batched ``xp.matmul`` over a stacked (16, ...)
+array, and then ``Y = A^T M A`` per tile. The products carry the FLOPs, at 16 / 36 of im2col's.
+
+**Backward.** Every step is linear, so the backward pass runs the adjoints in reverse order
+(``Mhat`` is the gradient with respect to ``M``):
+
+- ``Mhat = A dY A^T`` (the adjoint of the output transform; cropped outputs get zero gradient);
+- ``dU[xi] = Mhat[xi] (K x T) @ V[xi]^T (T x C)`` and ``dw = G^T dU G``;
+- ``dV[xi] = U[xi]^T (C x K) @ Mhat[xi] (K x T)``, then each tile's gradient ``B dV B^T`` is
+  added back into the overlapping 4x4 patches (overlap-add: tile ``th`` and tile ``th + 1``
+  share two rows, so they must be summed, never overwritten), and the padding is cropped off.
+
+**In code.** NumPy pays for every inner loop it runs, so the layout is chosen to keep inner
+loops long: inside the layer the data is channel-last. A chunk of ``n`` images is padded into
+``x_pad`` (n, Hp, Wp, C) (one transposing copy), the transformed tiles are
+``V`` (4, 4, n, TH, TW, C), i.e. (16, T, C) with T = n*TH*TW tiles, the products are
+``M = V @ U^T``, (16, T, C) @ (16, C, K) -> (16, T, K), and the output tiles are assembled in a
+channel-last buffer that one transposing copy turns into the NCHW output. Every transform step
+then moves whole runs of C or K contiguous numbers (with NCHW the runs would be TW = 8 or 4
+numbers long, and NumPy spends its time starting loops). The transforms are separable (rows,
+then columns) and are written as additions of strided slices, never as products with the 4x4
+matrices: ``B^T d`` along H is ``(d0 - d2, d1 + d2, d2 - d1, d1 - d3)`` with ``d_r`` the slice
+holding row ``r`` of every tile, ``x_pad[:, r:r + 2*TH:2]``. Images go through in chunks
+(:func:`convlab.layers._chunks.images_per_chunk`) with scratch buffers reused from chunk to
+chunk. The backward pass recomputes ``V`` from the cached input instead of keeping it from
+the forward pass: measured, writing all of ``V`` out (16*C numbers per tile) costs the forward
+pass as much time as it saves the backward pass, and keeping it holds the memory.
+
+Everything that computes is private: :func:`convlab.layers.conv_forward` and
+:func:`convlab.layers.conv_backward` call :func:`_winograd_forward` / :func:`_winograd_backward`,
+and a grading build that withholds those two (the convolution exercises) strips these helpers
+with them; public names would stay callable there.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from convlab.backend import get_array_module
+from convlab.layers._chunks import images_per_chunk
+from convlab.layers._conv_args import conv_geometry
+
+__all__ = ["A_T", "B_T", "G", "WinogradCache", "supports_winograd"]
+
+B_T = ((1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1))
+"""The input transform of F(2, 3) (4x4): ``V = B^T d B`` for a 4x4 input tile ``d``."""
+
+G = ((1, 0, 0), (0.5, 0.5, 0.5), (0.5, -0.5, 0.5), (0, 0, 1))
+"""The filter transform of F(2, 3) (4x3): ``U = G g G^T`` for a 3x3 filter ``g``."""
+
+A_T = ((1, 1, 1, 0), (0, 1, -1, -1))
+"""The output transform of F(2, 3) (2x4): ``Y = A^T M A`` for the 4x4 products ``M``."""
+
+
+class WinogradCache(NamedTuple):
+    """What :func:`_winograd_backward` needs."""
+
+    x: object  # (N, C, H, W), the input (the backward pass recomputes V from it)
+    w: object  # (K, C, 3, 3)
+    U: object  # (4, 4, K, C), the transformed filters
+    pad: tuple[int, int]
+    out_hw: tuple[int, int]  # (H_out, W_out)
+
+
+def supports_winograd(w, geometry) -> bool:
+    """Whether F(2x2, 3x3) computes this convolution: 3x3 filters, stride 1, dilation 1, one group."""
+    return (tuple(w.shape[2:]) == (3, 3) and geometry.stride == (1, 1) and geometry.dilation == (1, 1)
+            and geometry.groups == 1)
+
+
+def _shaped(flat, shape):
+    """A C-contiguous view of the first ``prod(shape)`` entries of a 1-D scratch buffer."""
+    size = 1
+    for s in shape:
+        size *= s
+    return flat[:size].reshape(shape)
+
+
+# --- the three transforms and their adjoints, as additions of slices ---------------------------
+
+
+def _along(axis: int, index) -> tuple:
+    """An index applying ``index`` to axis ``axis`` (counted from 0) and taking the axes before it whole."""
+    return (slice(None),) * axis + (index,)
+
+
+def _filter_transform(w):
+    """``U = G g G^T`` for every filter and channel: w (K, C, 3, 3) -> U (4, 4, K, C)."""
+    xp = get_array_module(w)
+
+    def along_first(g):  # G along axis 0: (g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2)
+        return xp.stack([g[0], (g[0] + g[1] + g[2]) * 0.5, (g[0] - g[1] + g[2]) * 0.5, g[2]])
+
+    rows = along_first(w.transpose(2, 3, 0, 1))  # (4, 3, K, C): filter rows transformed
+    return along_first(rows.transpose(1, 0, 2, 3)).transpose(1, 0, 2, 3)  # (4, 4, K, C)
+
+
+def _filter_transform_adjoint(dU):
+    """``dw = G^T dU G``: dU (4, 4, K, C) -> dw (K, C, 3, 3), the adjoint of :func:`_filter_transform`."""
+    xp = get_array_module(dU)
+
+    def along_first(u):  # G^T along axis 0; G's columns are (1, 1/2, 1/2, 0), (0, 1/2, -1/2, 0), (0, 1/2, 1/2, 1)
+        half_sum = (u[1] + u[2]) * 0.5
+        return xp.stack([u[0] + half_sum, (u[1] - u[2]) * 0.5, half_sum + u[3]])
+
+    rows = along_first(dU)  # (3, 4, K, C)
+    dw = along_first(rows.transpose(1, 0, 2, 3))  # (3, 3, K, C), indexed [q, p]
+    return xp.ascontiguousarray(dw.transpose(2, 3, 1, 0))  # (K, C, 3, 3)
+
+
+def _input_transform_1d(v, a, axis: int, tiles: int) -> None:
+    """``v[0..3] = B^T d`` for every tile along ``axis`` of ``a``; tile t's samples d are ``a[2t : 2t + 4]``."""
+    xp = get_array_module(v, a)
+    d = [a[_along(axis, slice(r, r + 2 * tiles, 2))] for r in range(4)]  # sample r of every tile
+    xp.subtract(d[0], d[2], out=v[0])  # the rows of B^T: (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1)
+    xp.add(d[1], d[2], out=v[1])
+    xp.subtract(d[2], d[1], out=v[2])
+    xp.subtract(d[1], d[3], out=v[3])
+
+
+def _input_transform_adjoint_1d(target, dv, axis: int, tiles: int) -> None:
+    """The adjoint of :func:`_input_transform_1d`: ``B dv`` per tile, overlap-added into ``target``.
+
+    ``target``'s ``axis`` has 2*tiles + 2 entries and every one is written; ``dv`` (4, ...) is
+    the gradient of ``v`` and its entry 2 is used as scratch. ``B dv`` is
+    ``(dv0, dv1 - dv2 + dv3, dv1 + dv2 - dv0, -dv3)``, tile t's four samples land on 2t .. 2t + 3,
+    so samples 0 and 2 fill the even positions (of tiles t and t - 1) and samples 1 and 3 the odd ones.
+    """
+    xp = get_array_module(target, dv)
+    even = target[_along(axis, slice(0, None, 2))]  # tiles + 1 positions each
+    odd = target[_along(axis, slice(1, None, 2))]
+    own, last, next_ = (_along(axis, slice(0, tiles)), _along(axis, slice(tiles, None)),
+                        _along(axis, slice(1, None)))
+    even[own] = dv[0]
+    even[last] = 0
+    xp.subtract(dv[1], dv[2], out=odd[own])
+    odd[own] += dv[3]
+    odd[last] = 0
+    dv[2] += dv[1]  # sample 2: dv1 + dv2 - dv0, in place
+    dv[2] -= dv[0]
+    even[next_] += dv[2]  # tile t - 1's samples 2 and 3 are tile t's 0 and 1: add, never overwrite
+    odd[next_] -= dv[3]
+
+
+def _output_transform_1d(y, m) -> None:
+    """``y[0..1] = A^T m``: ``y0 = m0 + m1 + m2``, ``y1 = m1 - m2 - m3`` (``y`` holds the arrays to write)."""
+    xp = get_array_module(y[0], m[0])
+    xp.add(m[0], m[1], out=y[0])
+    y[0] += m[2]
+    xp.subtract(m[1], m[2], out=y[1])
+    y[1] -= m[3]
+
+
+def _output_transform_adjoint_1d(dm, dy) -> None:
+    """The adjoint of :func:`_output_transform_1d`: ``dm[0..3] = A dy = (dy0, dy0 + dy1, dy0 - dy1, -dy1)``."""
+    xp = get_array_module(dm[0], dy[0])
+    dm[0][...] = dy[0]
+    xp.add(dy[0], dy[1], out=dm[1])
+    xp.subtract(dy[0], dy[1], out=dm[2])
+    xp.negative(dy[1], out=dm[3])
+
+
+def _interleaved(y_pad):
+    """The two columns of every 2x2 output tile: y_pad (n, 2TH, 2TW, K) -> [b] of (2_a, n, TH, TW, K) views."""
+    n, H2, W2, K = y_pad.shape
+    y6 = y_pad.reshape(n, H2 // 2, 2, W2 // 2, 2, K)  # (n, TH, a, TW, b, K)
+    return [y6[:, :, :, :, b].transpose(2, 0, 1, 3, 4) for b in range(2)]  # (a, n, TH, TW, K)
+
+
+def _input_transform(V, x_pad, rows) -> None:
+    """``V = B^T d B`` for every 4x4 tile ``d`` of ``x_pad`` (tiles of 4x4 with stride 2).
+
+    - x_pad: (n, Hp, Wp, C) with Hp = 2*TH + 2, Wp = 2*TW + 2 (padded, channel-last)
+    - rows: scratch (4, n, TH, Wp, C) for ``B^T d`` (along H)
+    - V: output (4, 4, n, TH, TW, C); ``V[i, j, m, th, tw]`` is entry (i, j) of tile (th, tw) of image m
+    """
+    TH, TW = V.shape[3:5]
+    _input_transform_1d(rows, x_pad, 1, TH)  # along H
+    _input_transform_1d(V.transpose(1, 0, 2, 3, 4, 5), rows, 3, TW)  # then along W: V[:, j] from rows
+
+
+def _input_transform_adjoint(dx_pad, dV, rows) -> None:
+    """The adjoint of :func:`_input_transform`: ``B dV B^T`` per tile, overlap-added into ``dx_pad``.
+
+    - dV: (4, 4, n, TH, TW, C), overwritten (used as scratch)
+    - rows: scratch (4, n, TH, Wp, C)
+    - dx_pad: output (n, Hp, Wp, C), every entry written
+    """
+    TH, TW = dV.shape[3:5]
+    _input_transform_adjoint_1d(rows, dV.transpose(1, 0, 2, 3, 4, 5), 3, TW)  # along W
+    _input_transform_adjoint_1d(dx_pad, rows, 1, TH)  # then along H
+
+
+def _output_transform(y_pad, M, rows) -> None:
+    """``Y = A^T M A`` for every tile, written into ``y_pad`` (n, 2*TH, 2*TW, K), channel-last.
+
+    - M: (4, 4, n, TH, TW, K) the products; rows: scratch (2, 4, n, TH, TW, K)
+    - y_pad: output tile (th, tw) lands on rows 2th, 2th + 1 and columns 2tw, 2tw + 1; with an odd
+      H_out or W_out the last row or column is the extra one the caller crops
+    """
+    _output_transform_1d(rows, M)  # along H: rows[a] (4, n, TH, TW, K)
+    _output_transform_1d(_interleaved(y_pad), rows.transpose(1, 0, 2, 3, 4, 5))  # along W, into place
+
+
+def _output_transform_adjoint(Mhat, dy_pad, rows) -> None:
+    """The adjoint of :func:`_output_transform`: ``Mhat = A dY A^T`` for every tile.
+
+    - dy_pad: (n, 2*TH, 2*TW, K) the output gradient, channel-last, zero on the cropped row/column
+    - rows: scratch (4, 2, n, TH, TW, K); Mhat: output (4, 4, n, TH, TW, K)
+    """
+    _output_transform_adjoint_1d(rows, _interleaved(dy_pad))  # along W: rows[j] (a, n, TH, TW, K)
+    _output_transform_adjoint_1d(Mhat, rows.transpose(1, 0, 2, 3, 4, 5))  # then along H
+
+
+# --- the layer ----------------------------------------------------------------------------------
+
+
+class _Buffers(NamedTuple):
+    """Flat scratch buffers for one chunk of images; :func:`_shaped` views them for ``n`` images."""
+
+    x_pad: object  # (n, Hp, Wp, C), also dx_pad
+    rows: object  # the first (row) stage of each transform
+    V: object  # (4, 4, n, TH, TW, C), also dV
+    M: object  # (4, 4, n, TH, TW, K), also Mhat
+    y_pad: object  # (n, 2*TH, 2*TW, K), also dy_pad
+
+
+def _buffers(xp, dtype, chunk, C, K, tiles):
+    """Empty scratch buffers for ``chunk`` images (each sized for the largest view taken of it)."""
+    TH, TW = tiles
+    T = TH * TW
+    return _Buffers(
+        x_pad=xp.empty(chunk * (2 * TH + 2) * (2 * TW + 2) * C, dtype=dtype),
+        rows=xp.empty(chunk * 8 * max(TH * (TW + 1) * C, T * K), dtype=dtype),
+        V=xp.empty(chunk * 16 * T * C, dtype=dtype),
+        M=xp.empty(chunk * 16 * T * K, dtype=dtype),
+        y_pad=xp.empty(chunk * 4 * T * K, dtype=dtype),
+    )
+
+
+def _chunk_and_tiles(x, w, out_hw):
+    """Chunk length and the number of 2x2 output tiles (TH, TW) = (ceil(H_out / 2), ceil(W_out / 2))."""
+    N, C = x.shape[:2]
+    K = w.shape[0]
+    TH, TW = (out_hw[0] + 1) // 2, (out_hw[1] + 1) // 2
+    return images_per_chunk(N, 16 * max(C, K) * TH * TW * x.dtype.itemsize), (TH, TW)
+
+
+def _pad_gradient_into(dy_pad, dout) -> None:
+    """The adjoint of cropping: dout (n, K, H_out, W_out) into dy_pad (n, 2*TH, 2*TW, K), zero beyond it.
+
+    The extra row / column of an odd output size was cropped away, so it gets no gradient.
+    """
+    Ho, Wo = dout.shape[2:]
+    dy_pad[:, Ho:] = 0
+    dy_pad[:, :, Wo:] = 0
+    dy_pad[:, :Ho, :Wo] = dout.transpose(0, 2, 3, 1)  # (n, Ho, Wo, K)
+
+
+def _transformed_input(buf, x, pad, tiles):
+    """V (4, 4, n, TH, TW, C) of a chunk ``x`` (n, C, H, W), computed in the scratch buffers."""
+    n, C, H, W = x.shape
+    TH, TW = tiles
+    (ph, pw), Hp, Wp = pad, 2 * TH + 2, 2 * TW + 2
+    x_pad = _shaped(buf.x_pad, (n, Hp, Wp, C))
+    x_pad[:, :ph] = 0  # the padding, and the extra bottom row / right column of odd output sizes
+    x_pad[:, ph + H:] = 0
+    x_pad[:, ph:ph + H, :pw] = 0
+    x_pad[:, ph:ph + H, pw + W:] = 0
+    x_pad[:, ph:ph + H, pw:pw + W] = x.transpose(0, 2, 3, 1)  # (n, H, W, C)
+    V = _shaped(buf.V, (4, 4, n, TH, TW, C))
+    _input_transform(V, x_pad, _shaped(buf.rows, (4, n, TH, Wp, C)))
+    return V
+
+
+def _winograd_forward(x, w, b, *, pad=0):
+    """Convolution forward pass by F(2x2, 3x3): 3x3 filters, stride 1, no dilation, one group.
+
+    Inputs
+    - x: (N, C, H, W); w: (K, C, 3, 3); b: (K,), all of one floating dtype
+    - pad: int or (h, w) pair of zero padding
+
+    Returns (out, cache) with out: (N, K, H_out, W_out), C-contiguous, same dtype and
+    device as x; the same numbers as :func:`convlab.layers.conv_forward` up to rounding.
+    """
+    xp = get_array_module(x, w, b)
+    geo = conv_geometry("_winograd_forward", x, w, b, stride=1, pad=pad, dilation=1, groups=1)
+    if not supports_winograd(w, geo):
+        raise ValueError(f"_winograd_forward: needs 3x3 filters, got w of shape {tuple(w.shape)}")
+    N = x.shape[0]
+    K, C = w.shape[:2]
+    Ho, Wo = geo.out_hw
+    chunk, (TH, TW) = _chunk_and_tiles(x, w, geo.out_hw)
+    U = _filter_transform(w)  # (4, 4, K, C)
+    U_t = U.reshape(16, K, C).transpose(0, 2, 1)  # (16, C, K)
+    out = xp.empty((N, K, Ho, Wo), dtype=x.dtype)
+    buf = _buffers(xp, x.dtype, chunk, C, K, (TH, TW))
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        T = n * TH * TW
+        V = _transformed_input(buf, x[start:stop], geo.pad, (TH, TW)).reshape(16, T, C)  # (16, T, C)
+        M = _shaped(buf.M, (16, T, K))
+        xp.matmul(V, U_t, out=M)  # the 16 products, one batched matmul: (16, T, C) @ (16, C, K)
+        # A^T's column 1 is (1, 1): entry (1, 1) of a tile's M reaches its four outputs with
+        # weight 1, so adding the bias there adds it to every output pixel
+        M[5] += b
+        y_pad = _shaped(buf.y_pad, (n, 2 * TH, 2 * TW, K))
+        _output_transform(y_pad, M.reshape(4, 4, n, TH, TW, K), _shaped(buf.rows, (2, 4, n, TH, TW, K)))
+        out[start:stop] = y_pad[:, :Ho, :Wo].transpose(0, 3, 1, 2)  # crop an odd size; (n, K, Ho, Wo)
+    return out, WinogradCache(x, w, U, geo.pad, geo.out_hw)
+
+
+def _winograd_backward(dout, cache: WinogradCache):
+    """Convolution backward pass by F(2x2, 3x3).
+
+    Inputs
+    - dout: (N, K, H_out, W_out) upstream gradient
+    - cache: from :func:`_winograd_forward`
+
+    Returns (dx, dw, db) shaped like x (N, C, H, W), w (K, C, 3, 3), b (K,).
+    """
+    xp = get_array_module(dout, cache.w)
+    x, w, U, pad, out_hw = cache
+    N, C, H, W = x.shape
+    K = w.shape[0]
+    Ho, Wo = out_hw
+    if tuple(dout.shape) != (N, K, Ho, Wo):
+        raise ValueError(f"_winograd_backward: dout must have shape {(N, K, Ho, Wo)}, got {tuple(dout.shape)}")
+    chunk, (TH, TW) = _chunk_and_tiles(x, w, out_hw)
+    ph, pw = pad
+    U16 = U.reshape(16, K, C)
+    db = dout.sum(axis=(0, 2, 3))  # (K,)
+    dU = xp.zeros((16, C, K), dtype=w.dtype)  # dU[xi] transposed, to match (16, T, C) and (16, T, K)
+    dx = xp.empty(x.shape, dtype=dout.dtype)
+    buf = _buffers(xp, x.dtype, chunk, C, K, (TH, TW))
+    for start in range(0, N, chunk):
+        stop = min(N, start + chunk)
+        n = stop - start
+        T = n * TH * TW
+        dy_pad = _shaped(buf.y_pad, (n, 2 * TH, 2 * TW, K))
+        _pad_gradient_into(dy_pad, dout[start:stop])
+        Mhat = _shaped(buf.M, (4, 4, n, TH, TW, K))
+        _output_transform_adjoint(Mhat, dy_pad, _shaped(buf.rows, (4, 2, n, TH, TW, K)))
+        Mhat = Mhat.reshape(16, T, K)
+        V = _transformed_input(buf, x[start:stop], pad, (TH, TW)).reshape(16, T, C)  # recomputed
+        dU += xp.matmul(V.transpose(0, 2, 1), Mhat)  # (16, C, T) @ (16, T, K)
+        xp.matmul(Mhat, U16, out=V)  # V's buffer now holds dV: (16, T, K) @ (16, K, C)
+        dx_pad = _shaped(buf.x_pad, (n, 2 * TH + 2, 2 * TW + 2, C))
+        _input_transform_adjoint(dx_pad, V.reshape(4, 4, n, TH, TW, C),
+                                _shaped(buf.rows, (4, n, TH, 2 * TW + 2, C)))
+        dx[start:stop] = dx_pad[:, ph:ph + H, pw:pw + W].transpose(0, 3, 1, 2)  # crop the padding
+    dw = _filter_transform_adjoint(dU.transpose(0, 2, 1).reshape(4, 4, K, C))
+    return dx, dw, db
