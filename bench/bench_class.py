@@ -15,7 +15,10 @@ fresh copy of the course:
 
 Both use ``--cell-timeout`` seconds per cell (default 10), so a hanging notebook costs the same to
 each. Prints wall time, submissions per minute and the ratio to stock nbgrader, and checks that the
-runs of ours gave every student the same grade (exit status 1 otherwise).
+runs of ours gave every student the same grade (exit status 1 otherwise, with the students whose
+grades differ). Every run of ours uses one seed for its hidden cases (drawn once here): with a fresh
+seed per run, a partly wrong answer may fail on one run's random cases and pass on another's.
+``--no-stock`` leaves stock nbgrader out (to check the grades alone, faster).
 
 Run: ``python bench/bench_class.py [--students 100] [--workers N] [AID]``: ``make bench-class`` runs it
 with 100 submissions (allow about half an hour on a 2-core machine, idle), ``make bench`` with 8.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -87,20 +91,23 @@ def main(argv=None) -> int:
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--cell-timeout", type=int, default=10)
+    parser.add_argument("--no-stock", action="store_true", help="leave stock nbgrader out")
     args = parser.parse_args(argv)
+    seed = secrets.randbits(63)
     quiet_setup()
     source, n = Course(REPO_ROOT), args.students
     limits = Limits(cell_timeout=args.cell_timeout)
-    ways = {"ours x1": GradeOptions(limits=limits, workers=1),
-            f"ours x{args.workers}": GradeOptions(limits=limits, workers=args.workers)}
+    ways = {"ours x1": GradeOptions(limits=limits, workers=1, seed=seed),
+            f"ours x{args.workers}": GradeOptions(limits=limits, workers=args.workers, seed=seed)}
     mix = ", ".join(f"{k} {sum(kind_of(i, n) == k for i in range(n))}" for k in ("correct", "partial", "broken", "hanging"))
     print(f"{args.aid}: {n} submissions ({mix}), {args.cell_timeout} s per cell, load average "
           f"{os.getloadavg()[0]:.1f} at start")
     times, grades = {}, {}
     with tempfile.TemporaryDirectory(prefix="convlab-bench-class-") as tmp:
-        stock_course = build_class(source, Path(tmp) / "stock", args.aid, n, args.cell_timeout)
-        stock, times["nbgrader"] = _timed(lambda: _stock_autograde(stock_course, args.aid))
-        print(f"stock nbgrader: {len(stock)} of {n} submissions in its gradebook")
+        if not args.no_stock:
+            stock_course = build_class(source, Path(tmp) / "stock", args.aid, n, args.cell_timeout)
+            stock, times["nbgrader"] = _timed(lambda: _stock_autograde(stock_course, args.aid))
+            print(f"stock nbgrader: {len(stock)} of {n} submissions in its gradebook")
         for way, options in ways.items():
             course = build_class(source, Path(tmp) / way.replace(" ", "-"), args.aid, n, args.cell_timeout)
             results, times[way] = _timed(lambda: grade_all(course, args.aid, options))  # noqa: B023
@@ -111,15 +118,19 @@ def main(argv=None) -> int:
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                           dashboard_address=None) as cluster:
             course = build_class(source, Path(tmp) / "dask", args.aid, n, args.cell_timeout)
-            results, times[way] = _timed(lambda: grade_all(course, args.aid, GradeOptions(limits=limits),
+            results, times[way] = _timed(lambda: grade_all(course, args.aid, GradeOptions(limits=limits, seed=seed),
                                                            dask=cluster.scheduler_address))
         grades[way] = {r.student: (r.status, r.score, r.cells) for r in results}
     print(f"{'way':<12} {'seconds':>9} {'per minute':>11} {'x nbgrader':>11}")
     for way, seconds in times.items():
-        print(f"{way:<12} {seconds:>9.1f} {60 * n / seconds:>11.1f} {times['nbgrader'] / seconds:>11.2f}")
+        ratio = f"{times['nbgrader'] / seconds:>11.2f}" if "nbgrader" in times else ""
+        print(f"{way:<12} {seconds:>9.1f} {60 * n / seconds:>11.1f} {ratio}")
     first, *rest = grades.values()
-    same = all(g == first for g in rest)
-    print("grades: " + ("identical on every path of ours" if same else "DIFFER between paths"))
+    differ = sorted(s for g in rest for s in set(first) | set(g) if first.get(s) != g.get(s))
+    print("grades: " + ("identical on every path of ours" if not differ else "DIFFER between paths"))
+    for student in dict.fromkeys(differ):
+        print(f"  {student}: " + "; ".join(f"{way} {g.get(student)}" for way, g in grades.items()))
+    same = not differ
     return 0 if same else 1
 
 
