@@ -126,12 +126,16 @@ def exclusive_helpers(pkg_dir: Path, targets: list[Target]) -> list[Target]:
 
     A helper such as ``_window`` in the naive convolution computes part of the answer; withholding
     the public function alone would leave it callable. Name-based and conservative: any other use
-    of the name anywhere in the package keeps the helper.
+    of the name anywhere in the package keeps the helper. A module-level import is not a use (what it
+    binds is the stripped function itself), so a helper in one module may serve withheld functions of
+    another: ``_fill_columns`` in ``im2col.py`` goes when ``im2col`` and ``conv_forward`` both go.
     """
     trees = {p.relative_to(pkg_dir).as_posix(): ast.parse(p.read_text()) for p in sorted(pkg_dir.rglob("*.py"))}
     users: dict[str, set] = {}  # name -> {(path, top-level function or None)}
     for path, tree in trees.items():
         for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
             owner = node.name if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
             for name in _names_used(node):
                 users.setdefault(name, set()).add((path, owner))

@@ -71,6 +71,34 @@ def test_withholding_conv_forward_withholds_its_winograd_path():
     assert winograd <= stripped
 
 
+def test_a_helper_imported_by_another_module_goes_with_the_functions_it_serves():
+    """_fill_columns/_add_columns (im2col.py) build the columns for im2col, col2im and conv.py's layer: a
+    module-level import is not a use, so withholding all of their callers strips them, and withholding
+    only some keeps them for the rest."""
+    lib = package_dir("convlab")
+    columns = {"convlab.layers.im2col._fill_columns", "convlab.layers.im2col._add_columns"}
+    everything = withheld_targets(["convlab.layers.im2col", "convlab.layers.col2im", "convlab.layers.conv_forward",
+                                   "convlab.layers.conv_backward"])
+    assert columns <= {h.dotted for h in exclusive_helpers(lib, everything)}
+    im2col_only = withheld_targets(["convlab.layers.im2col", "convlab.layers.col2im"])
+    assert not columns & {h.dotted for h in exclusive_helpers(lib, im2col_only)}  # conv_forward still needs them
+
+
+def test_the_column_helpers_refuse_in_the_im2col_build(builds):
+    """a3 withholds im2col: the helper that fills the columns must not be callable under another name."""
+    out = _run(builds["a3_im2col"], (
+        "import numpy as np\n"
+        "from convlab.layers import im2col as _\n"
+        "import importlib\n"
+        "m = importlib.import_module('convlab.layers.im2col')\n"
+        "for name in ('_fill_columns', '_add_columns'):\n"
+        "    try:\n"
+        "        getattr(m, name)(np.zeros((1, 1, 1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), (1, 1), (0, 0), (1, 1))\n"
+        "    except PermissionError as exc:\n"
+        "        print(name, type(exc).__name__)\n"))
+    assert out.split("\n")[:2] == ["_fill_columns WithheldFunctionError", "_add_columns WithheldFunctionError"]
+
+
 def test_strip_replaces_bodies_and_keeps_every_other_byte():
     source = (
         "import os\n\n\n"

@@ -1,7 +1,7 @@
 """The fast paths of the convolution and pooling layers, each against a definition by loops.
 
 - columns of stride-1 same-width convolutions, built as one shift of the flattened image
-  (``fill_columns``/``add_columns`` in :mod:`convlab.layers.im2col`); the wrapped pixels of that
+  (``_fill_columns``/``_add_columns`` in :mod:`convlab.layers.im2col`); the wrapped pixels of that
   shift must read as padding;
 - the convolution in several chunks of images (a partial last chunk included), with a float64
   central-difference gradient check;
@@ -23,7 +23,7 @@ from convlab.gradcheck import assert_gradients_ok, rel_error
 from convlab.layers import _chunks
 from convlab.layers import conv_backward, conv_backward_naive, conv_forward, conv_forward_naive
 from convlab.layers import max_pool_backward, max_pool_forward
-from convlab.layers.im2col import _flat_shift, _offsets, add_columns, fill_columns
+from convlab.layers.im2col import _flat_shift, _offsets, _add_columns, _fill_columns
 from convlab.shapes import effective_kernel_size
 
 
@@ -64,11 +64,11 @@ def add_flat_unmasked(dx, cols6, stride, pad, dilation):
 
 
 def fill_by_library(cols6, x, stride, pad, dilation):
-    fill_columns(cols6, x, stride, pad, dilation)
+    _fill_columns(cols6, x, stride, pad, dilation)
 
 
 def add_by_library(dx, cols6, stride, pad, dilation):
-    add_columns(dx, cols6, stride, pad, dilation, scratch=True)
+    _add_columns(dx, cols6, stride, pad, dilation, scratch=True)
 
 
 # stride 1 and W_out == W, so the flat path runs: (N, C, H, W, FH, FW, pad, dilation)
@@ -143,7 +143,7 @@ def test_flat_path_random_same_width_geometries(dev, N, C, H, FH, FW, ph, dh, dw
     cols = columns_by_definition(x, FH, FW, (1, 1), (ph, pw), (dh, dw))
     y = np.random.default_rng(seed + 1).standard_normal(cols.shape)
     dx = dev.put(np.zeros(x.shape))
-    add_columns(dx, dev.put(y), (1, 1), (ph, pw), (dh, dw), scratch=True)
+    _add_columns(dx, dev.put(y), (1, 1), (ph, pw), (dh, dw), scratch=True)
     assert float(np.sum(cols * y)) == pytest.approx(float(np.sum(x * dev.get(dx))), rel=1e-12, abs=1e-12)
 
 

@@ -3,7 +3,7 @@
 The columns are built batch-major: for each image ``n`` a (C*FH*FW, H_out*W_out)
 block, so ``w.reshape(K, C*FH*FW) @ cols[n]`` is already image ``n``'s output in
 (K, H_out*W_out) order and the whole output is a C-contiguous (N, K, H_out,
-W_out) array with no transpose copy (:func:`convlab.layers.im2col.fill_columns`
+W_out) array with no transpose copy (:func:`convlab.layers.im2col._fill_columns`
 builds the blocks). Groups split the rows of a block and the filters into ``g``
 blocks, which turns each product into a batched matmul over groups:
 (g, K/g, C/g*FH*FW) @ (g, C/g*FH*FW, H_out*W_out).
@@ -16,7 +16,7 @@ its input and output is one chunk, not the whole column matrix. The cache keeps
 ``x`` rather than the columns; the backward pass rebuilds each chunk's columns
 (one strided copy, cheap next to the products), computes ``dw`` from them, then
 reuses the same buffer for the column gradient ``w.T @ dout`` and adds it back
-into ``dx`` with :func:`convlab.layers.im2col.add_columns` (col2im by strided
+into ``dx`` with :func:`convlab.layers.im2col._add_columns` (col2im by strided
 offsets).
 
 3x3 filters at stride 1 (no dilation, one group) with enough channels go to
@@ -36,7 +36,7 @@ from convlab.backend import get_array_module
 from convlab.layers import winograd  # used as winograd._name, so withholding conv_forward strips those too
 from convlab.layers._chunks import images_per_chunk
 from convlab.layers._conv_args import ConvGeometry, conv_geometry
-from convlab.layers.im2col import add_columns, fill_columns
+from convlab.layers.im2col import _add_columns, _fill_columns
 
 __all__ = ["ConvCache", "conv_forward", "conv_backward"]
 
@@ -98,7 +98,7 @@ def conv_forward(x, w, b, *, stride=1, pad=0, dilation=1, groups=1):
     for start in range(0, N, chunk):
         stop = min(N, start + chunk)
         n = stop - start
-        fill_columns(cols[:n], x[start:stop], geo.stride, geo.pad, geo.dilation)
+        _fill_columns(cols[:n], x[start:stop], geo.stride, geo.pad, geo.dilation)
         block = out[start:stop]  # (n, G, K/G, Ho*Wo), a view
         xp.matmul(w_g, cols[:n].reshape(n, G, Cg * FH * FW, Ho * Wo), out=block)
         block += b_g
@@ -133,9 +133,9 @@ def conv_backward(dout, cache: ConvCache):
     for start in range(0, N, chunk):
         stop = min(N, start + chunk)
         n = stop - start
-        fill_columns(cols[:n], x[start:stop], geo.stride, geo.pad, geo.dilation)
+        _fill_columns(cols[:n], x[start:stop], geo.stride, geo.pad, geo.dilation)
         cols_g = cols[:n].reshape(n, G, Cg * FH * FW, Ho * Wo)  # a view of the buffer
         dw += xp.matmul(dout_g[start:stop], cols_g.transpose(0, 1, 3, 2)).sum(axis=0)  # (G, K/G, Cg*FH*FW)
         xp.matmul(w_t, dout_g[start:stop], out=cols_g)  # the buffer now holds the column gradient
-        add_columns(dx[start:stop], cols[:n], geo.stride, geo.pad, geo.dilation, scratch=True)
+        _add_columns(dx[start:stop], cols[:n], geo.stride, geo.pad, geo.dilation, scratch=True)
     return dx, dw.reshape(K, Cg, FH, FW), db

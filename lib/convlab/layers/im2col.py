@@ -20,7 +20,7 @@ the same slot with fancy indexing. Padding is never built: each offset copies
 (or adds) only the box of outputs whose tap falls inside the input, and the
 entries outside it are zeros.
 
-The work is done by :func:`fill_columns` and :func:`add_columns`, which take the
+The work is done by :func:`_fill_columns` and :func:`_add_columns`, which take the
 columns as an (n, C, FH, FW, H_out, W_out) view. The convolution layer
 (:mod:`.conv`) calls them on the batch-major layout (n, C*FH*FW, H_out*W_out), in
 which the product with the filters comes out in NCHW order without a transpose;
@@ -32,7 +32,7 @@ from __future__ import annotations
 from convlab.backend import get_array_module
 from convlab.layers._checks import as_pair, check_ndim, check_shape, output_hw
 
-__all__ = ["im2col", "col2im", "pad_hw", "fill_columns", "add_columns"]
+__all__ = ["im2col", "col2im", "pad_hw"]
 
 
 def pad_hw(x, ph: int, pw: int):
@@ -106,7 +106,7 @@ def _flat_shift(x_hw, out_hw, stride, pad, dilation, i, j, box):
     return max(rlo * W, -shift), min(rhi * W, H * W - shift), shift
 
 
-def fill_columns(cols6, x, stride, pad, dilation) -> None:
+def _fill_columns(cols6, x, stride, pad, dilation) -> None:
     """Write the receptive fields of ``x`` (n, C, H, W) into ``cols6`` (n, C, FH, FW, H_out, W_out).
 
     ``cols6`` may be any view of that shape (the two public layouts are transposes
@@ -141,8 +141,8 @@ def fill_columns(cols6, x, stride, pad, dilation) -> None:
             tap[:, :, rlo:rhi, chi:] = 0
 
 
-def add_columns(dx, cols6, stride, pad, dilation, *, scratch=False) -> None:
-    """The adjoint of :func:`fill_columns`: add every entry of ``cols6`` into the pixel of ``dx`` it came from.
+def _add_columns(dx, cols6, stride, pad, dilation, *, scratch=False) -> None:
+    """The adjoint of :func:`_fill_columns`: add every entry of ``cols6`` into the pixel of ``dx`` it came from.
 
     ``dx`` (n, C, H, W), C-contiguous, is updated in place; entries that came
     from padding are dropped. Each filter offset is one slice ``+=``: within one
@@ -184,7 +184,7 @@ def im2col(x, FH: int, FW: int, *, stride=1, pad=0, dilation=1):
     stride, pad, dilation, Ho, Wo = _geometry("im2col", x.shape, FH, FW, stride, pad, dilation)
     N, C, _, _ = x.shape
     cols = xp.empty((C, FH, FW, N, Ho, Wo), dtype=x.dtype)
-    fill_columns(cols.transpose(3, 0, 1, 2, 4, 5), x, stride, pad, dilation)  # written through the view
+    _fill_columns(cols.transpose(3, 0, 1, 2, 4, 5), x, stride, pad, dilation)  # written through the view
     return cols.reshape(C * FH * FW, N * Ho * Wo)  # (C*FH*FW, N*Ho*Wo)
 
 
@@ -208,5 +208,5 @@ def col2im(cols, x_shape, FH: int, FW: int, *, stride=1, pad=0, dilation=1):
     N, C, H, W = x_shape
     check_shape("col2im", "cols", cols, (C * FH * FW, N * Ho * Wo))
     dx = xp.zeros(x_shape, dtype=cols.dtype)
-    add_columns(dx, cols.reshape(C, FH, FW, N, Ho, Wo).transpose(3, 0, 1, 2, 4, 5), stride, pad, dilation)
+    _add_columns(dx, cols.reshape(C, FH, FW, N, Ho, Wo).transpose(3, 0, 1, 2, 4, 5), stride, pad, dilation)
     return dx
