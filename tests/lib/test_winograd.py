@@ -277,3 +277,33 @@ def test_stale_crop_only_shows_on_odd_sizes(dev, monkeypatch, nan_scratch):
     monkeypatch.setattr(winograd, "_pad_gradient_into", crop_adjoint_keeps_stale_rows)
     assert backward_error(dev, monkeypatch, GEOMETRIES[EVEN]) < 1e-10
     assert not backward_error(dev, monkeypatch, GEOMETRIES[ODD]) < 1e-10
+
+
+def scratch_in_the_cache(cache):
+    """WRONG: _buffers whose dV scratch is the memory of the cached V (the backward pass overwrites it)."""
+    allocate = winograd._buffers
+
+    def buffers(*args):
+        return allocate(*args)._replace(dV=cache.V.reshape(-1))
+
+    return buffers
+
+
+def backward_twice_error(dev, monkeypatch, geometry, wrong_buffers=False) -> float:
+    """How far a second backward pass on the same cache, and the cached V, drift from the first."""
+    x, w, b, pad = make_inputs(dev, monkeypatch, geometry)
+    _, cache = _winograd_forward(x, w, b, pad=pad)
+    V = dev.get(cache.V).copy()
+    if wrong_buffers:
+        monkeypatch.setattr(winograd, "_buffers", scratch_in_the_cache(cache))
+    dout = dev.randn(x.shape[0], w.shape[0], *cache.out_hw, seed=1)
+    first = [dev.get(g).copy() for g in _winograd_backward(dout, cache)]
+    second = [dev.get(g) for g in _winograd_backward(dout, cache)]
+    return max([rel_error(a, e) for a, e in zip(second, first)] + [rel_error(dev.get(cache.V), V)])
+
+
+@pytest.mark.parametrize("geometry", [EVEN, "two-image-chunks-partial-last"])
+def test_backward_leaves_the_cache_as_it_found_it(dev, monkeypatch, nan_scratch, geometry):
+    """The forward pass keeps V for dU; the backward pass must read it, never use it as scratch."""
+    assert backward_twice_error(dev, monkeypatch, GEOMETRIES[geometry]) == 0
+    assert backward_twice_error(dev, monkeypatch, GEOMETRIES[geometry], wrong_buffers=True) > 1e-3
