@@ -10,7 +10,7 @@
 
 Wrong versions of the helpers are kept below as fixtures (overlap-add that overwrites, a sign error
 in the output transform, an odd-size crop whose row keeps stale gradient, a filter transform that
-forgets the halves), and each test shows its check rejects them. Every test runs on NumPy and on
+forgets the halves, an output adjoint that keeps the signs the backward pass folds out), and each test shows its check rejects them. Every test runs on NumPy and on
 the device double (``dev``).
 """
 
@@ -88,7 +88,7 @@ def backward_error(dev, monkeypatch, geometry) -> float:
 
 
 def test_transforms_match_the_matrices(dev):
-    """V = B^T d B, U = G g G^T and Y = A^T M A, computed by the slice additions, on a single tile."""
+    """V = B^T d B, U = G g G^T, Y = A^T M A and A dY A^T, computed by the slice additions, on a single tile."""
     rng = np.random.default_rng(0)
     BT, Gm, AT = np.array(B_T, float), np.array(G, float), np.array(A_T, float)
     d, g, m = rng.standard_normal((4, 4)), rng.standard_normal((3, 3)), rng.standard_normal((4, 4))
@@ -104,6 +104,12 @@ def test_transforms_match_the_matrices(dev):
     y_pad = dev.put(np.zeros((1, 2, 2, 1)))
     winograd._output_transform(y_pad, dev.put(m.reshape(4, 4, 1, 1, 1, 1)), dev.put(np.zeros((2, 4, 1, 1, 1, 1))))
     np.testing.assert_allclose(dev.get(y_pad).reshape(2, 2), AT @ m @ AT.T, rtol=1e-14, atol=1e-14)
+
+    dy = rng.standard_normal((2, 2))  # the adjoint, A dY A^T, is kept with the signs s_i s_j folded in
+    Mhat = dev.put(np.full((4, 4, 1, 1, 1, 1), np.nan))
+    winograd._output_transform_adjoint(Mhat, dev.put(dy.reshape(1, 1, 2, 2)))
+    s = np.array(winograd._ADJOINT_SIGNS, float)
+    np.testing.assert_allclose(dev.get(Mhat).reshape(4, 4) * np.outer(s, s), AT.T @ dy @ AT, rtol=1e-14, atol=1e-14)
 
 
 def test_f23_identity_is_the_convolution():
@@ -240,10 +246,23 @@ def output_sign_error(y, m):
     y[1] += m[3]
 
 
-def crop_adjoint_keeps_stale_rows(dy_pad, dout):
-    """WRONG: copies dout into place but leaves the extra row / column of an odd size as it was."""
+REAL_OUTPUT_ADJOINT = winograd._output_transform_adjoint
+
+
+def corners_keep_stale_rows(corners, dout):
+    """WRONG: copies dout into the corners but leaves the extra row / column of an odd size as it was."""
     Ho, Wo = dout.shape[2:]
-    dy_pad[:, :Ho, :Wo] = dout.transpose(0, 2, 3, 1)
+    for a in (0, 1):
+        for b in (0, 1):
+            rows, cols = (Ho - a + 1) // 2, (Wo - b + 1) // 2
+            corners[a, b][:, :rows, :cols] = dout[:, :, a::2, b::2].transpose(0, 2, 3, 1)
+
+
+def adjoint_with_its_signs(Mhat, dout):
+    """WRONG: the true A dY A^T (entry 3 negated) where the backward pass expects the signs folded out."""
+    REAL_OUTPUT_ADJOINT(Mhat, dout)
+    Mhat[3] *= -1
+    Mhat[:, 3] *= -1
 
 
 def filter_transform_without_halves(w):
@@ -261,7 +280,8 @@ def filter_transform_without_halves(w):
     pytest.param("_input_transform_adjoint_1d", overlap_add_overwrites, backward_error, EVEN,
                  id="overlap-add-overwrites"),
     pytest.param("_output_transform_1d", output_sign_error, forward_error, EVEN, id="output-sign-error"),
-    pytest.param("_pad_gradient_into", crop_adjoint_keeps_stale_rows, backward_error, ODD, id="odd-crop-stale"),
+    pytest.param("_output_corners_into", corners_keep_stale_rows, backward_error, ODD, id="odd-crop-stale"),
+    pytest.param("_output_transform_adjoint", adjoint_with_its_signs, backward_error, EVEN, id="adjoint-signs-twice"),
     pytest.param("_filter_transform", filter_transform_without_halves, forward_error, EVEN, id="filter-no-halves"),
 ])
 def test_checks_reject_the_wrong_versions(dev, monkeypatch, nan_scratch, helper, wrong, check, geometry):
@@ -274,7 +294,7 @@ def test_checks_reject_the_wrong_versions(dev, monkeypatch, nan_scratch, helper,
 
 def test_stale_crop_only_shows_on_odd_sizes(dev, monkeypatch, nan_scratch):
     """Why the odd geometries are needed: with even output sizes there is nothing to crop."""
-    monkeypatch.setattr(winograd, "_pad_gradient_into", crop_adjoint_keeps_stale_rows)
+    monkeypatch.setattr(winograd, "_output_corners_into", corners_keep_stale_rows)
     assert backward_error(dev, monkeypatch, GEOMETRIES[EVEN]) < 1e-10
     assert not backward_error(dev, monkeypatch, GEOMETRIES[ODD]) < 1e-10
 

@@ -196,15 +196,6 @@ def _output_transform_1d(y, m) -> None:
     y[1] -= m[3]
 
 
-def _output_transform_adjoint_1d(dm, dy) -> None:
-    """The adjoint of :func:`_output_transform_1d`: ``dm[0..3] = A dy = (dy0, dy0 + dy1, dy0 - dy1, -dy1)``."""
-    xp = get_array_module(dm[0], dy[0])
-    dm[0][...] = dy[0]
-    xp.add(dy[0], dy[1], out=dm[1])
-    xp.subtract(dy[0], dy[1], out=dm[2])
-    xp.negative(dy[1], out=dm[3])
-
-
 def _interleaved(y_pad):
     """The two columns of every 2x2 output tile: y_pad (n, 2TH, 2TW, K) -> [b] of (2_a, n, TH, TW, K) views."""
     n, H2, W2, K = y_pad.shape
@@ -247,14 +238,44 @@ def _output_transform(y_pad, M, rows) -> None:
     _output_transform_1d(_interleaved(y_pad), rows.transpose(1, 0, 2, 3, 4, 5))  # along W, into place
 
 
-def _output_transform_adjoint(Mhat, dy_pad, rows) -> None:
-    """The adjoint of :func:`_output_transform`: ``Mhat = A dY A^T`` for every tile.
+_ADJOINT_SIGNS = (1, 1, 1, -1)
+"""``s``: the backward pass keeps ``s_i s_j Mhat[i, j]`` instead of ``Mhat[i, j]`` (see :func:`_output_transform_adjoint`)."""
 
-    - dy_pad: (n, 2*TH, 2*TW, K) the output gradient, channel-last, zero on the cropped row/column
-    - rows: scratch (4, 2, n, TH, TW, K); Mhat: output (4, 4, n, TH, TW, K)
+
+def _output_corners_into(corners, dout) -> None:
+    """The adjoint of interleaving and cropping: ``corners[a, b]`` (n, TH, TW, K) gets output (a, b) of every tile.
+
+    - dout: (n, K, H_out, W_out), the gradient of the output
+    - corners: (2, 2, n, TH, TW, K), any view; ``corners[a, b, m, th, tw] = dout[m, :, 2th + a, 2tw + b]``,
+      zero where an odd H_out or W_out was cropped (the extra output had no effect, so no gradient)
     """
-    _output_transform_adjoint_1d(rows, _interleaved(dy_pad))  # along W: rows[j] (a, n, TH, TW, K)
-    _output_transform_adjoint_1d(Mhat, rows.transpose(1, 0, 2, 3, 4, 5))  # then along H
+    Ho, Wo = dout.shape[2:]
+    for a in (0, 1):
+        for b in (0, 1):
+            rows, cols = (Ho - a + 1) // 2, (Wo - b + 1) // 2
+            corner = corners[a, b]
+            corner[:, :rows, :cols] = dout[:, :, a::2, b::2].transpose(0, 2, 3, 1)  # (n, rows, cols, K)
+            corner[:, rows:] = 0
+            corner[:, :rows, cols:] = 0
+
+
+def _output_transform_adjoint(Mhat, dout) -> None:
+    """The adjoint of :func:`_output_transform` and the crop: ``A dY A^T`` for every tile, with signs folded in.
+
+    Along one axis the adjoint is ``A dy = (dy0, dy0 + dy1, dy0 - dy1, -dy1)``. With the sign of entry 3
+    folded out (:data:`_ADJOINT_SIGNS`) it is ``(dy0, dy0 + dy1, dy0 - dy1, dy1)``: entries 0 and 3 are the
+    two samples themselves, 1 and 2 their sum and difference. So ``Mhat`` (4, 4, n, TH, TW, K) gets
+    ``s_i s_j (A dY A^T)[i, j]``: dY's four samples are copied into the corners (i, j in {0, 3}), then two
+    sums and two differences fill the rest. The caller multiplies ``U`` by the same signs (the products
+    with ``U`` give ``dV`` unchanged) and ``dU`` by them at the end.
+    """
+    xp = get_array_module(Mhat, dout)
+    _output_corners_into(Mhat[::3, ::3], dout)  # entries (0 | 3, 0 | 3)
+    edges = Mhat[::3]  # rows 0 and 3: along W
+    xp.add(edges[:, 0], edges[:, 3], out=edges[:, 1])
+    xp.subtract(edges[:, 0], edges[:, 3], out=edges[:, 2])
+    xp.add(Mhat[0], Mhat[3], out=Mhat[1])  # then along H, every column at once
+    xp.subtract(Mhat[0], Mhat[3], out=Mhat[2])
 
 
 # --- the layer ----------------------------------------------------------------------------------
@@ -266,8 +287,8 @@ class _Buffers(NamedTuple):
     x_pad: object  # (n, Hp, Wp, C), also dx_pad
     rows: object  # the first (row) stage of each transform
     dV: object  # (4, 4, n, TH, TW, C), the backward pass's gradient of V
-    M: object  # (4, 4, n, TH, TW, K), also Mhat
-    y_pad: object  # (n, 2*TH, 2*TW, K), also dy_pad
+    M: object  # (4, 4, n, TH, TW, K), also Mhat (signed, see _output_transform_adjoint)
+    y_pad: object  # (n, 2*TH, 2*TW, K), the forward pass's output tiles
 
 
 def _buffers(xp, dtype, chunk, C, K, tiles):
@@ -289,17 +310,6 @@ def _chunk_and_tiles(x, w, out_hw):
     K = w.shape[0]
     TH, TW = (out_hw[0] + 1) // 2, (out_hw[1] + 1) // 2
     return images_per_chunk(N, 16 * max(C, K) * TH * TW * x.dtype.itemsize), (TH, TW)
-
-
-def _pad_gradient_into(dy_pad, dout) -> None:
-    """The adjoint of cropping: dout (n, K, H_out, W_out) into dy_pad (n, 2*TH, 2*TW, K), zero beyond it.
-
-    The extra row / column of an odd output size was cropped away, so it gets no gradient.
-    """
-    Ho, Wo = dout.shape[2:]
-    dy_pad[:, Ho:] = 0
-    dy_pad[:, :, Wo:] = 0
-    dy_pad[:, :Ho, :Wo] = dout.transpose(0, 2, 3, 1)  # (n, Ho, Wo, K)
 
 
 def _transform_input_into(V, buf, x, pad, tiles) -> None:
@@ -375,7 +385,9 @@ def _winograd_backward(dout, cache: WinogradCache):
         raise ValueError(f"_winograd_backward: dout must have shape {(N, K, Ho, Wo)}, got {tuple(dout.shape)}")
     chunk, (TH, TW) = _chunk_and_tiles(x, w, out_hw)
     ph, pw = pad
-    U16 = U.reshape(16, K, C)
+    s = xp.asarray(_ADJOINT_SIGNS, dtype=w.dtype)
+    signs = (s[:, None] * s[None, :]).reshape(16, 1, 1)  # s_i s_j for position xi = 4i + j
+    U16 = U.reshape(16, K, C) * signs  # so that Mhat_signed @ U16 is dV
     db = dout.sum(axis=(0, 2, 3))  # (K,)
     dU = xp.zeros((16, C, K), dtype=w.dtype)  # dU[xi] transposed, to match (16, T, C) and (16, T, K)
     dx = xp.empty(x.shape, dtype=dout.dtype)
@@ -384,10 +396,8 @@ def _winograd_backward(dout, cache: WinogradCache):
         stop = min(N, start + chunk)
         n = stop - start
         T = n * TH * TW
-        dy_pad = _shaped(buf.y_pad, (n, 2 * TH, 2 * TW, K))
-        _pad_gradient_into(dy_pad, dout[start:stop])
         Mhat = _shaped(buf.M, (4, 4, n, TH, TW, K))
-        _output_transform_adjoint(Mhat, dy_pad, _shaped(buf.rows, (4, 2, n, TH, TW, K)))
+        _output_transform_adjoint(Mhat, dout[start:stop])  # signed: s_i s_j Mhat[i, j]
         Mhat = Mhat.reshape(16, T, K)
         V = V_all[:, start * TH * TW:stop * TH * TW]  # from the forward pass
         dU += xp.matmul(V.transpose(0, 2, 1), Mhat)  # (16, C, T) @ (16, T, K)
@@ -397,5 +407,6 @@ def _winograd_backward(dout, cache: WinogradCache):
         _input_transform_adjoint(dx_pad, dV.reshape(4, 4, n, TH, TW, C),
                                 _shaped(buf.rows, (4, n, TH, 2 * TW + 2, C)))
         dx[start:stop] = dx_pad[:, ph:ph + H, pw:pw + W].transpose(0, 3, 1, 2)  # crop the padding
+    dU *= signs  # the signs of Mhat out again
     dw = _filter_transform_adjoint(dU.transpose(0, 2, 1).reshape(4, 4, K, C))
     return dx, dw, db
