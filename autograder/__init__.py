@@ -18,6 +18,7 @@ Everything else judges, outside the sandbox, and reaches the kernel only through
   they arrive, verdicts (nbgrader preprocessors ``PrepareHidden`` / ``JudgeHidden``)
 - :mod:`autograder.local`         judging at once: ``run_hidden`` in a solution author's own run, and
   the questions of ``check`` in a self-study checkout
+- :mod:`autograder.seeds`         each assignment's secret seed of hidden cases, drawn once and kept
 - :mod:`autograder.grading_build` the library as a graded notebook sees it (withheld functions absent)
 - :mod:`autograder.execution`     nbgrader's ``Execute`` in the sandbox (``SandboxExecute``)
 - :mod:`autograder.sandbox`       what the kernel sees and its limits; :mod:`autograder.sandbox_launch`

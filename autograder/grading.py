@@ -12,8 +12,9 @@ Per submission (:func:`grade_submission`):
 
 :func:`grade_all` grades many submissions on forked worker processes (:mod:`autograder.pool`, one
 per core by default) that each grade several submissions (nbgrader's start-up costs seconds; a fresh
-process per student would dominate the run). The seed of the hidden cases is drawn once per run, so
-the references are computed once and every notebook gets a private copy. One submission's failure
+process per student would dominate the run). The seed of the hidden cases is the assignment's kept
+seed (:mod:`autograder.seeds`), the same in every run, so the references are computed once per run and
+every notebook gets a private copy. One submission's failure
 never stops the others; a worker that dies is replaced and its submission graded once more, and so
 is one whose Autograde stopped (nbgrader turns a locked SQLite gradebook into its own exception).
 Submissions already graded under the same fingerprint (:mod:`autograder.resume`) are skipped, so a
@@ -25,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import shutil
 import time
 import traceback
@@ -52,7 +52,7 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class GradeOptions:
-    """How to grade: sandbox or not, limits, a fixed seed (tests only; default: one fresh seed per run)."""
+    """How to grade: sandbox or not, limits, a seed (default: the assignment's kept one, :mod:`autograder.seeds`)."""
 
     unsafe_no_sandbox: bool = False
     limits: Limits = field(default_factory=Limits)
@@ -381,9 +381,12 @@ def grade_all(course: Course, aid: str, options: GradeOptions, students=None, pr
     from autograder.late import due_date  # noqa: PLC0415
     from autograder.pool import run_pool  # noqa: PLC0415
     from autograder.resume import grader_digest  # noqa: PLC0415
+    from autograder.seeds import assignment_seed  # noqa: PLC0415
     from autograder.trusted import hidden_cases  # noqa: PLC0415
 
     checks = load_checks(course.checks_file(aid)) if course.checks_file(aid).is_file() else []
+    if options.seed is None:  # before the digest: a new kept seed grades everyone again
+        options = replace(options, seed=assignment_seed(course.work / "seeds", aid))
     grading_build(aid, withheld_names(checks), course.work / "builds")  # made once, as PrepareHidden asks it
     todo, done = _already_graded(course, aid, students, grader_digest(course, aid, options, due_date(course, aid)))
     if regrade:
@@ -398,7 +401,7 @@ def grade_all(course: Course, aid: str, options: GradeOptions, students=None, pr
     for result in done.values():
         record(result)
     if todo:
-        run = replace(options, seed=options.seed if options.seed is not None else secrets.randbits(63))
+        run = options
         if dask:
             from autograder.cluster import grade_on_dask  # noqa: PLC0415
 

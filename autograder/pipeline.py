@@ -92,6 +92,7 @@ def configure_course(c, root) -> None:
     c.PrepareHidden.solutions_dir = str(root / "solutions")
     c.LocalizeLockedCells.solutions_dir = str(root / "solutions")
     c.PrepareHidden.builds_dir = str(work / "builds")
+    c.PrepareHidden.seeds_dir = str(work / "seeds")
     c.JudgeHidden.reports_root = str(work / "reports")
     c.SandboxExecute.assets_dir = str(root / "assignments")
     c.SandboxExecute.builds_dir = str(work / "builds")

@@ -39,6 +39,7 @@ from autograder.grading_build import GradingBuild, grading_build, library_source
 from autograder.kernel.protocol import (MAX_ANSWER_BYTES, Outcome, ValueFormatError, read_answer_message,
                                         write_inputs)
 from autograder.scan import scan_copied, scan_suspicious, scan_withheld, student_sources
+from autograder.seeds import assignment_seed
 
 __all__ = ["PrepareHidden", "JudgeHidden", "HiddenSession", "CheckRun", "HiddenCases", "hidden_cases", "prepare_hidden", "score_cells",
            "verdict_outputs", "score_text"]
@@ -180,13 +181,16 @@ class PrepareHidden(NbGraderPreprocessor):
 
     solutions_dir = Unicode("", help="The course's solutions/ folder (checks.py lives there)").tag(config=True)
     builds_dir = Unicode("", help="Cache of grading builds").tag(config=True)
-    seed = Integer(None, allow_none=True, help="Seed of this grading run; default: fresh per notebook").tag(config=True)
+    seed = Integer(None, allow_none=True, help="Seed of this grading run; default: the assignment's kept seed in "
+                   "seeds_dir, or fresh per notebook without one").tag(config=True)
+    seeds_dir = Unicode("", help="Where each assignment's seed is kept (autograder.seeds)").tag(config=True)
     prepared = Any(None, allow_none=True, help="HiddenCases of this run (used only when they fit checks.py and "
                                               "the seed)").tag(config=True)
 
     def preprocess(self, nb, resources):
         aid = resources["nbgrader"]["assignment"]
-        session = prepare_hidden(Path(self.solutions_dir) / aid / "checks.py", aid, nb, self.seed,
+        seed = self.seed if self.seed is not None or not self.seeds_dir else assignment_seed(self.seeds_dir, aid)
+        session = prepare_hidden(Path(self.solutions_dir) / aid / "checks.py", aid, nb, seed,
                                  self.builds_dir or None, self.prepared)
         resources.setdefault("convlab", {}).update(session=session, aid=aid)
         return nb, resources
