@@ -93,9 +93,10 @@ def test_transforms_match_the_matrices(dev):
     BT, Gm, AT = np.array(B_T, float), np.array(G, float), np.array(A_T, float)
     d, g, m = rng.standard_normal((4, 4)), rng.standard_normal((3, 3)), rng.standard_normal((4, 4))
 
-    x_pad = dev.put(d.reshape(1, 4, 4, 1))  # (n, Hp, Wp, C): one 4x4 tile
+    split = d.reshape(4, 2, 2).transpose(0, 2, 1)  # columns split by parity: split[r, p, q] = d[r, 2q + p]
+    x_pad = dev.put(np.ascontiguousarray(split).reshape(1, 4, 2, 2, 1))  # (n, Hp, 2, Wp / 2, C): one 4x4 tile
     V = dev.put(np.zeros((4, 4, 1, 1, 1, 1)))
-    winograd._input_transform(V, x_pad, dev.put(np.zeros((4, 1, 1, 4, 1))))
+    winograd._input_transform(V, x_pad, dev.put(np.zeros((4, 1, 1, 2, 2, 1))))
     np.testing.assert_allclose(dev.get(V).reshape(4, 4), BT @ d @ BT.T, rtol=1e-14, atol=1e-14)
 
     U = winograd._filter_transform(dev.put(g.reshape(1, 1, 3, 3)))
@@ -224,11 +225,9 @@ def test_conv_forward_keeps_im2col_elsewhere(dev, settings_, C):
 # --- wrong versions, and the checks that catch them --------------------------------------------
 
 
-def overlap_add_overwrites(target, dv, axis, tiles):
+def overlap_add_overwrites(even, odd, dv, axis, tiles):
     """WRONG: tile t's samples 0 and 1 overwrite tile t - 1's samples 2 and 3 instead of adding to them."""
-    xp = get_array_module(target, dv)
-    even = target[winograd._along(axis, slice(0, None, 2))]
-    odd = target[winograd._along(axis, slice(1, None, 2))]
+    xp = get_array_module(even, dv)
     tail, head = winograd._along(axis, slice(1, None)), winograd._along(axis, slice(0, tiles))
     even[tail] = dv[1] + dv[2] - dv[0]
     odd[tail] = -dv[3]

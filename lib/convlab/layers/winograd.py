@@ -53,22 +53,26 @@ array, and then ``Y = A^T M A`` per tile. The products carry the FLOPs, at 16 / 
 
 **In code.** NumPy pays for every inner loop it runs, so the layout is chosen to keep inner
 loops long: inside the layer the data is channel-last. A chunk of ``n`` images is padded into
-``x_pad`` (n, Hp, Wp, C) (one transposing copy), the transformed tiles are
+``x_pad`` (n, Hp, 2, Wp/2, C) by one transposing copy that also splits every row's columns by
+parity (column ``2q + p`` is ``x_pad[:, :, p, q]``), the transformed tiles are
 ``V`` (4, 4, n, TH, TW, C), i.e. (16, T, C) with T = n*TH*TW tiles, the products are
 ``M = V @ U^T``, (16, T, C) @ (16, C, K) -> (16, T, K), and the output tiles are assembled in a
-channel-last buffer that one transposing copy turns into the NCHW output. Every transform step
-then moves whole runs of C or K contiguous numbers (with NCHW the runs would be TW = 8 or 4
-numbers long, and NumPy spends its time starting loops). The transforms are separable (rows,
-then columns) and are written as additions of strided slices, never as products with the 4x4
-matrices: ``B^T d`` along H is ``(d0 - d2, d1 + d2, d2 - d1, d1 - d3)`` with ``d_r`` the slice
-holding row ``r`` of every tile, ``x_pad[:, r:r + 2*TH:2]``. Images go through in chunks
+channel-last buffer that one transposing copy turns into the NCHW output. The transforms are
+separable (rows, then columns) and are written as additions of strided slices, never as products
+with the 4x4 matrices: ``B^T d`` along H is ``(d0 - d2, d1 + d2, d2 - d1, d1 - d3)`` with ``d_r``
+the slice holding row ``r`` of every tile, ``x_pad[:, r:r + 2*TH:2]``, a run of whole rows. Along
+W, sample ``r`` of tile ``t`` is column ``2t + r``: in the split layout that is ``[r % 2, t + r // 2]``,
+so each sample is one run of TW*C numbers where the plain layout gives runs of C with gaps
+(measured on B: the column step 1.58 -> 1.14 ms per batch). Images go through in chunks
 (:func:`convlab.layers._chunks.images_per_chunk`) with scratch buffers reused from chunk to
-chunk, except ``V``: the forward pass writes the whole batch's ``V`` (16*C numbers per tile,
-16/9 of the input's size with padding) and the cache keeps it for ``dU``, so the backward pass
-does not transform the input again (measured on issue 13's B, 64x32x16x16 -> 64: forward + backward
-6% faster than recomputing it; the peak extra memory grows from 0.37 to 0.82 column matrices).
+chunk, except ``V``: the forward pass writes the whole batch's ``V`` (16*C numbers per 2x2 output
+tile, four times the input) and the cache keeps it for ``dU``, so the backward pass does not
+transform the input again (measured on issue 13's B, 64x32x16x16 -> 64: forward + backward 6%
+faster than recomputing it; the peak extra memory grows from 0.37 to 0.82 column matrices).
 The filter products are multiplied from a C-contiguous copy of ``U``: as a transposed view,
-OpenBLAS ran the forward products 25-35% slower.
+OpenBLAS ran the forward products 25-35% slower. The backward pass starts from ``dout`` itself:
+its four samples per tile are copied into the corners of ``Mhat`` and the other twelve entries are
+their sums and differences (:func:`_output_transform_adjoint`), with one sign folded into ``U``.
 
 Everything that computes is private: :func:`convlab.layers.conv_forward` and
 :func:`convlab.layers.conv_backward` call :func:`_winograd_forward` / :func:`_winograd_backward`,
@@ -153,27 +157,37 @@ def _filter_transform_adjoint(dU):
     return xp.ascontiguousarray(dw.transpose(2, 3, 1, 0))  # (K, C, 3, 3)
 
 
-def _input_transform_1d(v, a, axis: int, tiles: int) -> None:
-    """``v[0..3] = B^T d`` for every tile along ``axis`` of ``a``; tile t's samples d are ``a[2t : 2t + 4]``."""
-    xp = get_array_module(v, a)
-    d = [a[_along(axis, slice(r, r + 2 * tiles, 2))] for r in range(4)]  # sample r of every tile
+def _samples(a, axis: int, tiles: int) -> list:
+    """The four samples of every tile along ``axis`` of ``a``: sample r of tile t is ``a[2t + r]``."""
+    return [a[_along(axis, slice(r, r + 2 * tiles, 2))] for r in range(4)]
+
+
+def _split_samples(a, axis: int, tiles: int) -> list:
+    """:func:`_samples` for an axis stored split by parity: position ``2q + p`` of it is ``a[p, q]``
+    (``axis`` is the parity axis, the next one ``q``), so sample r of tile t is ``a[r % 2, t + r // 2]``
+    and each sample is a run of whole tiles, not every other entry."""
+    return [a[_along(axis, r % 2) + (slice(r // 2, r // 2 + tiles),)] for r in range(4)]
+
+
+def _input_transform_1d(v, d) -> None:
+    """``v[0..3] = B^T d`` for every tile, ``d`` the four samples of the tiles (:func:`_samples`)."""
+    xp = get_array_module(v[0], d[0])
     xp.subtract(d[0], d[2], out=v[0])  # the rows of B^T: (1, 0, -1, 0), (0, 1, 1, 0), (0, -1, 1, 0), (0, 1, 0, -1)
     xp.add(d[1], d[2], out=v[1])
     xp.subtract(d[2], d[1], out=v[2])
     xp.subtract(d[1], d[3], out=v[3])
 
 
-def _input_transform_adjoint_1d(target, dv, axis: int, tiles: int) -> None:
-    """The adjoint of :func:`_input_transform_1d`: ``B dv`` per tile, overlap-added into ``target``.
+def _input_transform_adjoint_1d(even, odd, dv, axis: int, tiles: int) -> None:
+    """The adjoint of :func:`_input_transform_1d`: ``B dv`` per tile, overlap-added into the target.
 
-    ``target``'s ``axis`` has 2*tiles + 2 entries and every one is written; ``dv`` (4, ...) is
-    the gradient of ``v`` and its entry 2 is used as scratch. ``B dv`` is
-    ``(dv0, dv1 - dv2 + dv3, dv1 + dv2 - dv0, -dv3)``, tile t's four samples land on 2t .. 2t + 3,
-    so samples 0 and 2 fill the even positions (of tiles t and t - 1) and samples 1 and 3 the odd ones.
+    ``even`` and ``odd`` are the target's even and odd positions (tiles + 1 of each along ``axis``;
+    every entry is written); ``dv`` (4, ...) is the gradient of ``v``, its tile axis at ``axis`` too,
+    and its entry 2 is used as scratch. ``B dv`` is ``(dv0, dv1 - dv2 + dv3, dv1 + dv2 - dv0, -dv3)``,
+    tile t's four samples land on 2t .. 2t + 3, so samples 0 and 2 fill the even positions (of tiles
+    t and t - 1) and samples 1 and 3 the odd ones.
     """
-    xp = get_array_module(target, dv)
-    even = target[_along(axis, slice(0, None, 2))]  # tiles + 1 positions each
-    odd = target[_along(axis, slice(1, None, 2))]
+    xp = get_array_module(even, dv)
     own, last, next_ = (_along(axis, slice(0, tiles)), _along(axis, slice(tiles, None)),
                         _along(axis, slice(1, None)))
     even[own] = dv[0]
@@ -206,25 +220,27 @@ def _interleaved(y_pad):
 def _input_transform(V, x_pad, rows) -> None:
     """``V = B^T d B`` for every 4x4 tile ``d`` of ``x_pad`` (tiles of 4x4 with stride 2).
 
-    - x_pad: (n, Hp, Wp, C) with Hp = 2*TH + 2, Wp = 2*TW + 2 (padded, channel-last)
-    - rows: scratch (4, n, TH, Wp, C) for ``B^T d`` (along H)
+    - x_pad: (n, Hp, 2, Wp / 2, C), padded and channel-last, columns split by parity: column ``2q + p``
+      of row h is ``x_pad[:, h, p, q]`` (Hp = 2*TH + 2, Wp = 2*TW + 2)
+    - rows: scratch (4, n, TH, 2, Wp / 2, C) for ``B^T d`` (along H), columns split the same way
     - V: output (4, 4, n, TH, TW, C); ``V[i, j, m, th, tw]`` is entry (i, j) of tile (th, tw) of image m
     """
     TH, TW = V.shape[3:5]
-    _input_transform_1d(rows, x_pad, 1, TH)  # along H
-    _input_transform_1d(V.transpose(1, 0, 2, 3, 4, 5), rows, 3, TW)  # then along W: V[:, j] from rows
+    _input_transform_1d(rows, _samples(x_pad, 1, TH))  # along H: every sample a run of whole rows
+    _input_transform_1d(V.transpose(1, 0, 2, 3, 4, 5), _split_samples(rows, 3, TW))  # along W: V[:, j]
 
 
 def _input_transform_adjoint(dx_pad, dV, rows) -> None:
     """The adjoint of :func:`_input_transform`: ``B dV B^T`` per tile, overlap-added into ``dx_pad``.
 
     - dV: (4, 4, n, TH, TW, C), overwritten (used as scratch)
-    - rows: scratch (4, n, TH, Wp, C)
-    - dx_pad: output (n, Hp, Wp, C), every entry written
+    - rows: scratch (4, n, TH, 2, Wp / 2, C)
+    - dx_pad: output (n, Hp, 2, Wp / 2, C), columns split by parity as in :func:`_input_transform`;
+      every entry written
     """
     TH, TW = dV.shape[3:5]
-    _input_transform_adjoint_1d(rows, dV.transpose(1, 0, 2, 3, 4, 5), 3, TW)  # along W
-    _input_transform_adjoint_1d(dx_pad, rows, 1, TH)  # then along H
+    _input_transform_adjoint_1d(rows[:, :, :, 0], rows[:, :, :, 1], dV.transpose(1, 0, 2, 3, 4, 5), 3, TW)  # along W
+    _input_transform_adjoint_1d(dx_pad[:, 0::2], dx_pad[:, 1::2], rows, 1, TH)  # then along H
 
 
 def _output_transform(y_pad, M, rows) -> None:
@@ -284,7 +300,7 @@ def _output_transform_adjoint(Mhat, dout) -> None:
 class _Buffers(NamedTuple):
     """Flat scratch buffers for one chunk of images; :func:`_shaped` views them for ``n`` images."""
 
-    x_pad: object  # (n, Hp, Wp, C), also dx_pad
+    x_pad: object  # (n, Hp, 2, Wp / 2, C), columns split by parity; also dx_pad
     rows: object  # the first (row) stage of each transform
     dV: object  # (4, 4, n, TH, TW, C), the backward pass's gradient of V
     M: object  # (4, 4, n, TH, TW, K), also Mhat (signed, see _output_transform_adjoint)
@@ -312,18 +328,31 @@ def _chunk_and_tiles(x, w, out_hw):
     return images_per_chunk(N, 16 * max(C, K) * TH * TW * x.dtype.itemsize), (TH, TW)
 
 
+def _split_columns(W: int, pw: int):
+    """Where the columns of an input of width ``W`` go in a padded row split by parity (left padding ``pw``):
+    ``(p, first, lo, count)`` per parity ``p``, input columns ``first, first + 2, ...`` (``count`` of them)
+    landing on ``q = lo, lo + 1, ...`` of half ``p``."""
+    out = []
+    for p in (0, 1):
+        first = (p - pw) % 2  # input column c sits at padded column c + pw = 2q + p
+        count = len(range(first, W, 2))
+        out.append((p, first, (first + pw) // 2, count))
+    return out
+
+
 def _transform_input_into(V, buf, x, pad, tiles) -> None:
     """``V`` (16, n*TH*TW, C), a view, gets the transformed tiles of a chunk ``x`` (n, C, H, W)."""
     n, C, H, W = x.shape
     TH, TW = tiles
-    (ph, pw), Hp, Wp = pad, 2 * TH + 2, 2 * TW + 2
-    x_pad = _shaped(buf.x_pad, (n, Hp, Wp, C))
+    (ph, pw), Hp, half = pad, 2 * TH + 2, TW + 1
+    x_pad = _shaped(buf.x_pad, (n, Hp, 2, half, C))
     x_pad[:, :ph] = 0  # the padding, and the extra bottom row / right column of odd output sizes
     x_pad[:, ph + H:] = 0
-    x_pad[:, ph:ph + H, :pw] = 0
-    x_pad[:, ph:ph + H, pw + W:] = 0
-    x_pad[:, ph:ph + H, pw:pw + W] = x.transpose(0, 2, 3, 1)  # (n, H, W, C)
-    _input_transform(V.reshape(4, 4, n, TH, TW, C), x_pad, _shaped(buf.rows, (4, n, TH, Wp, C)))
+    for p, first, lo, count in _split_columns(W, pw):  # the transposing copy also splits the columns
+        x_pad[:, ph:ph + H, p, :lo] = 0
+        x_pad[:, ph:ph + H, p, lo + count:] = 0
+        x_pad[:, ph:ph + H, p, lo:lo + count] = x[:, :, :, first::2].transpose(0, 2, 3, 1)  # (n, H, count, C)
+    _input_transform(V.reshape(4, 4, n, TH, TW, C), x_pad, _shaped(buf.rows, (4, n, TH, 2, half, C)))
 
 
 def _winograd_forward(x, w, b, *, pad=0):
@@ -403,10 +432,10 @@ def _winograd_backward(dout, cache: WinogradCache):
         dU += xp.matmul(V.transpose(0, 2, 1), Mhat)  # (16, C, T) @ (16, T, K)
         dV = _shaped(buf.dV, (16, T, C))
         xp.matmul(Mhat, U16, out=dV)  # (16, T, K) @ (16, K, C)
-        dx_pad = _shaped(buf.x_pad, (n, 2 * TH + 2, 2 * TW + 2, C))
-        _input_transform_adjoint(dx_pad, dV.reshape(4, 4, n, TH, TW, C),
-                                _shaped(buf.rows, (4, n, TH, 2 * TW + 2, C)))
-        dx[start:stop] = dx_pad[:, ph:ph + H, pw:pw + W].transpose(0, 3, 1, 2)  # crop the padding
+        dx_pad = _shaped(buf.x_pad, (n, 2 * TH + 2, 2, TW + 1, C))
+        _input_transform_adjoint(dx_pad, dV.reshape(4, 4, n, TH, TW, C), _shaped(buf.rows, (4, n, TH, 2, TW + 1, C)))
+        for p, first, lo, count in _split_columns(W, pw):  # crop the padding, join the columns again
+            dx[start:stop, :, :, first::2] = dx_pad[:, ph:ph + H, p, lo:lo + count].transpose(0, 3, 1, 2)
     dU *= signs  # the signs of Mhat out again
     dw = _filter_transform_adjoint(dU.transpose(0, 2, 1).reshape(4, 4, K, C))
     return dx, dw, db
