@@ -417,7 +417,7 @@ def _winograd_backward(dout, cache: WinogradCache):
     s = xp.asarray(_ADJOINT_SIGNS, dtype=w.dtype)
     signs = (s[:, None] * s[None, :]).reshape(16, 1, 1)  # s_i s_j for position xi = 4i + j
     U16 = U.reshape(16, K, C) * signs  # so that Mhat_signed @ U16 is dV
-    db = dout.sum(axis=(0, 2, 3))  # (K,)
+    db = xp.zeros(K, dtype=dout.dtype)
     dU = xp.zeros((16, C, K), dtype=w.dtype)  # dU[xi] transposed, to match (16, T, C) and (16, T, K)
     dx = xp.empty(x.shape, dtype=dout.dtype)
     buf = _buffers(xp, x.dtype, chunk, C, K, (TH, TW))
@@ -428,6 +428,9 @@ def _winograd_backward(dout, cache: WinogradCache):
         Mhat = _shaped(buf.M, (4, 4, n, TH, TW, K))
         _output_transform_adjoint(Mhat, dout[start:stop])  # signed: s_i s_j Mhat[i, j]
         Mhat = Mhat.reshape(16, T, K)
+        # entry (1, 1) of a tile's Mhat is the sum of its four output gradients (the adjoint of adding
+        # the bias to M's entry (1, 1) in the forward pass): db is its sum over the tiles
+        db += Mhat[5].sum(axis=0)
         V = V_all[:, start * TH * TW:stop * TH * TW]  # from the forward pass
         dU += xp.matmul(V.transpose(0, 2, 1), Mhat)  # (16, C, T) @ (16, T, K)
         dV = _shaped(buf.dV, (16, T, C))
