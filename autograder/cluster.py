@@ -8,7 +8,7 @@ library); it needs no shared folder and never opens the course's gradebook. :fun
    its own SQLite gradebook (released there: the same release, byte for byte) and sets the due date;
 2. sends each submission's regular files (read without following links, sizes capped) to an actor,
    which hands it to its *grading process* (a child of the Dask worker, started once, under
-   ``options.grader_memory`` as a local worker is, holding the run's hidden cases computed once); it
+   ``options.grader_memory`` as a local worker is, holding what the run's notebooks share, computed once); it
    grades with :func:`autograder.grading.grade_submission` in the private course, and the actor returns
    the result, the grades and comments nbgrader recorded, and the files written (the autograded
    notebook, the trusted hidden report);
@@ -101,14 +101,14 @@ def _grade_one(course, aid, job, options, prepared):
 
 def grading_process_main() -> None:
     """A Dask worker's grading process (``sys.argv[1]``: the descriptor of its socket to the actor):
-    capped as a local worker, the run's hidden cases once, then one submission per message."""
-    from autograder.trusted import hidden_cases  # noqa: PLC0415
+    capped as a local worker, what the run's notebooks share once, then one submission per message."""
+    from autograder.trusted import shared_by_run  # noqa: PLC0415
 
     threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True).start()
     conn = Connection(int(sys.argv[1]))
     root, aid, options = conn.recv()
     cap_memory(options)
-    prepared = hidden_cases(Course(Path(root)).checks_file(aid), options.seed)
+    prepared = shared_by_run(Course(Path(root)).checks_file(aid))
     conn.send("ready")
     serve(conn, root, aid, options, prepared, _grade_one)
 

@@ -12,9 +12,10 @@ Per submission (:func:`grade_submission`):
 
 :func:`grade_all` grades many submissions on forked worker processes (:mod:`autograder.pool`, one
 per core by default) that each grade several submissions (nbgrader's start-up costs seconds; a fresh
-process per student would dominate the run). The seed of the hidden cases is the assignment's kept
-seed (:mod:`autograder.seeds`), the same in every run, so the references are computed once per run and
-every notebook gets a private copy. One submission's failure
+process per student would dominate the run). The hidden cases of a notebook come from its own seed,
+derived from the assignment's kept secret and the student's code (:mod:`autograder.seeds`): the same
+submission meets the same cases in every run. What all notebooks share (the library's sources for the
+copy scan) is read once per run. One submission's failure
 never stops the others; a worker that dies is replaced and its submission graded once more, and so
 is one whose Autograde stopped (nbgrader turns a locked SQLite gradebook into its own exception).
 Submissions already graded under the same fingerprint (:mod:`autograder.resume`) are skipped, so a
@@ -52,7 +53,8 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class GradeOptions:
-    """How to grade: sandbox or not, limits, a seed (default: the assignment's kept one, :mod:`autograder.seeds`)."""
+    """How to grade: sandbox or not, limits, the seed each notebook's own is derived from (default: the
+    assignment's kept secret, :mod:`autograder.seeds`)."""
 
     unsafe_no_sandbox: bool = False
     limits: Limits = field(default_factory=Limits)
@@ -201,7 +203,7 @@ class _AutogradeStopped(Exception):
 def grade_submission(course: Course, aid: str, student: str, options: GradeOptions, prepared=None,
                      fingerprint: str = "", *, last_try: bool = True) -> SubmissionResult:
     """Grade one submission in four steps (stage, autograde, judge, report); never raises for a
-    problem of the submission itself. ``prepared``: the run's hidden cases, when computed once;
+    problem of the submission itself. ``prepared``: what the run's notebooks share, computed once;
     ``fingerprint`` is recorded in the report (what a later run compares to skip it). Unless
     ``last_try``, an Autograde that stops raises ``_AutogradeStopped`` instead of recording a failure."""
     started = time.monotonic()
@@ -382,7 +384,7 @@ def grade_all(course: Course, aid: str, options: GradeOptions, students=None, pr
     from autograder.pool import run_pool  # noqa: PLC0415
     from autograder.resume import grader_digest  # noqa: PLC0415
     from autograder.seeds import assignment_seed  # noqa: PLC0415
-    from autograder.trusted import hidden_cases  # noqa: PLC0415
+    from autograder.trusted import shared_by_run  # noqa: PLC0415
 
     checks = load_checks(course.checks_file(aid)) if course.checks_file(aid).is_file() else []
     if options.seed is None:  # before the digest: a new kept seed grades everyone again
@@ -407,7 +409,7 @@ def grade_all(course: Course, aid: str, options: GradeOptions, students=None, pr
 
             grade_on_dask(course, aid, run, todo, dask, record)
             return [results[s] for s in students]
-        prepared = hidden_cases(course.checks_file(aid), run.seed)  # once per run, inherited by the workers
+        prepared = shared_by_run(course.checks_file(aid))  # once per run, inherited by the workers
 
         def grade_one(course, aid, student, options, prepared):
             return _worker_grade(course, aid, student, options, prepared, todo[student])

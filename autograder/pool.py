@@ -1,8 +1,7 @@
 """Grading processes on this machine that survive one of them dying.
 
-:func:`run_pool` forks ``workers`` processes; each computes the run's hidden cases and references
-from the parent the run's hidden cases and references, computed once (the seed is drawn per run),
-and grades one submission at a time, handed to it over its own pipe, so the parent always knows which submission
+:func:`run_pool` forks ``workers`` processes; each inherits from the parent what the run's notebooks
+share, computed once (:func:`autograder.trusted.shared_by_run`), and grades one submission at a time, handed to it over its own pipe, so the parent always knows which submission
 a process holds. A process that dies (killed, out of memory, a crash of the grader itself) has its
 submission graded once more by a fresh process; dying a second time, the submission is recorded as
 failed with the reason. Every process dies with the parent (``PR_SET_PDEATHSIG``): a grader killed

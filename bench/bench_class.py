@@ -16,8 +16,10 @@ fresh copy of the course:
 Both use ``--cell-timeout`` seconds per cell (default 10), so a hanging notebook costs the same to
 each. Prints wall time, submissions per minute and the ratio to stock nbgrader, and checks that the
 runs of ours gave every student the same grade (exit status 1 otherwise, with the students whose
-grades differ). Every run of ours uses one seed for its hidden cases (drawn once here): with a fresh
-seed per run, a partly wrong answer may fail on one run's random cases and pass on another's.
+grades differ). Every run of ours gets one base seed, drawn once here (each notebook's cases are
+derived from it and the student's code, :mod:`autograder.seeds`): each way grades its own copy of the
+course, which would otherwise draw its own secret, and a partly wrong answer may fail on one draw of
+cases and pass on another.
 ``--no-stock`` leaves stock nbgrader out (to check the grades alone, faster).
 
 Run: ``python bench/bench_class.py [--students 100] [--workers N] [AID]``: ``make bench-class`` runs it

@@ -1,8 +1,9 @@
-"""Each assignment's seed of hidden cases is drawn once and kept, so every run of the grader agrees.
+"""Hidden cases: one secret per assignment, drawn once and kept; one seed per notebook derived from it.
 
 With a fresh seed per run, a partly wrong answer could pass one run and fail the next (a regrade, or
-the rest of a run resumed after a crash). The wrong version kept below (a fresh seed per call) shows
-the run-to-run check can fail.
+the rest of a run resumed after a crash); with one set of cases for everyone, answers hard-coded for
+the failed cases a feedback page lists would pass a resubmission. Wrong versions kept below (a fresh
+seed per run, one seed for every notebook) show the checks can fail.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
 from ag_support import AID, new_fixture_course  # noqa: E402
 
-from autograder import seeds, trusted  # noqa: E402
+from autograder import pool, seeds, trusted  # noqa: E402
 from autograder.grading import GradeOptions, grade_all  # noqa: E402
 from autograder.pipeline import configure_course  # noqa: E402
-from autograder.seeds import assignment_seed  # noqa: E402
+from autograder.scan import student_sources  # noqa: E402
+from autograder.seeds import assignment_seed, notebook_seed  # noqa: E402
 
 
 def test_the_seed_is_drawn_once_kept_privately_and_drawn_again_when_deleted(tmp_path):
@@ -67,14 +69,14 @@ class _Stop(Exception):
 
 
 def _seeds_of_two_runs(course, monkeypatch) -> list[int]:
-    """The seed each of two ``grade`` runs draws its hidden cases with (stopped right there)."""
+    """The seed each of two ``grade`` runs hands its workers (stopped right there)."""
     used = []
 
-    def record(checks_path, seed):
-        used.append(seed)
+    def record(course, aid, options, *rest):
+        used.append(options.seed)
         raise _Stop
 
-    monkeypatch.setattr(trusted, "hidden_cases", record)
+    monkeypatch.setattr(pool, "run_pool", record)
     for _ in range(2):
         with pytest.raises(_Stop):
             grade_all(course, AID, GradeOptions(workers=1), students=["ana"])
@@ -103,16 +105,56 @@ def test_the_run_to_run_check_fails_on_a_fresh_seed_per_run(tmp_path, monkeypatc
     assert first != second
 
 
-def test_nbgraders_autograde_uses_the_kept_seed_too(tmp_path, monkeypatch):
-    """The formgrader's Autograde button runs PrepareHidden as configured by configure_course."""
+def _notebook(*answers):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(a) for a in answers]
+    return nb
+
+
+def _seeds_for(prep, notebooks, monkeypatch, aid="a1_volumes") -> list:
+    used = []
+    monkeypatch.setattr(trusted, "prepare_hidden", lambda path, aid, nb, seed, *rest: used.append(seed) or "session")
+    for nb in notebooks:
+        prep.preprocess(nb, {"nbgrader": {"assignment": aid}})
+    return used
+
+
+def test_each_notebook_gets_its_own_cases_and_keeps_them(tmp_path, monkeypatch):
+    """nbgrader's Autograde (the formgrader's button, and every run of grade) runs PrepareHidden as
+    configure_course sets it: the kept secret, then a seed per notebook from the student's own code."""
     from traitlets.config import Config
 
     cfg = Config()
     configure_course(cfg, tmp_path)
     prep = trusted.PrepareHidden(config=cfg)
-    used = []
-    monkeypatch.setattr(trusted, "prepare_hidden", lambda path, aid, nb, seed, *rest: used.append(seed) or "session")
-    for _ in range(2):
-        prep.preprocess(nbformat.v4.new_notebook(), {"nbgrader": {"assignment": "a1_volumes"}})
-    assert used == [assignment_seed(tmp_path / "work" / "seeds", "a1_volumes")] * 2
+    ana, ana_again, ana_with_output, ana_edited, bo = (
+        _notebook("def f(x):\n    return x + 1"), _notebook("def f(x):\n    return x + 1"),
+        _notebook("def f(x):\n    return x + 1"), _notebook("def f(x):\n    return x + 2"),
+        _notebook("def f(x):\n    return 1 + x"))
+    ana_with_output.cells[0].outputs = [nbformat.v4.new_output("stream", text="printed\n")]
+    used = _seeds_for(prep, [ana, ana_again, ana_with_output, ana_edited, bo], monkeypatch)
+    secret = assignment_seed(tmp_path / "work" / "seeds", "a1_volumes")
+    assert used[0] == notebook_seed(secret, "a1_volumes", student_sources(ana)) != secret
+    assert used[0] == used[1] == used[2], "the same code must meet the same cases (outputs do not count)"
+    assert len({used[0], used[3], used[4]}) == 3, "an edited notebook, or another student's, meets other cases"
     assert os.listdir(tmp_path / "work" / "seeds") == ["a1_volumes.seed"]
+    other = _seeds_for(prep, [ana], monkeypatch, aid="a3_im2col")[0]
+    assert other != used[0]  # and per assignment
+
+
+def test_the_per_notebook_check_fails_on_one_seed_for_every_notebook(tmp_path, monkeypatch):
+    """WRONG version: the assignment's seed for every notebook (the cases a feedback page shows would
+    be the cases of a resubmission)."""
+    from traitlets.config import Config
+
+    cfg = Config()
+    configure_course(cfg, tmp_path)
+    monkeypatch.setattr(trusted, "notebook_seed", lambda base, aid, sources: base)
+    used = _seeds_for(trusted.PrepareHidden(config=cfg), [_notebook("x = 1"), _notebook("x = 2")], monkeypatch)
+    assert used[0] == used[1]
+
+
+def test_a_given_seed_is_the_base_of_every_notebooks_own(monkeypatch):
+    prep = trusted.PrepareHidden(seed=7)
+    nb = _notebook("y = 3")
+    assert _seeds_for(prep, [nb, nb], monkeypatch) == [notebook_seed(7, "a1_volumes", student_sources(nb))] * 2
