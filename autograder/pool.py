@@ -60,7 +60,7 @@ def exit_text(code) -> str:
 
 def run_pool(course, aid: str, options, prepared, students: list[str], grade_one, on_died, on_result) -> None:
     """Grade ``students`` on ``options.workers`` forked processes, all with the run's ``prepared``
-    hidden cases (:class:`autograder.trusted.HiddenCases`, inherited by the fork, never pickled).
+    (:class:`autograder.trusted.RunShared`, inherited by the fork, never pickled).
 
     ``grade_one(course, aid, student, options, prepared)`` grades in a process and returns a picklable
     result, passed to ``on_result``. When a process dies holding a submission, that submission goes

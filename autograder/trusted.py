@@ -17,7 +17,6 @@ of the student's cells and the answers as they arrive. In ``Autograde.autograde_
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
 import json
@@ -41,7 +40,7 @@ from autograder.kernel.protocol import (MAX_ANSWER_BYTES, Outcome, ValueFormatEr
 from autograder.scan import scan_copied, scan_suspicious, scan_withheld, student_sources
 from autograder.seeds import assignment_seed, notebook_seed
 
-__all__ = ["PrepareHidden", "JudgeHidden", "HiddenSession", "CheckRun", "HiddenCases", "hidden_cases", "prepare_hidden", "score_cells",
+__all__ = ["PrepareHidden", "JudgeHidden", "HiddenSession", "CheckRun", "RunShared", "hidden_cases", "shared_by_run", "prepare_hidden", "score_cells",
            "verdict_outputs", "score_text"]
 
 _MAX_LISTED = 8
@@ -125,18 +124,12 @@ class HiddenSession:
 
 
 @dataclass(frozen=True)
-class HiddenCases:
-    """Every check's cases, references and case kinds for one seed, and the library's sources of the
-    withheld functions. A grading run computes the sources once (:func:`shared_by_run`, no cases: each
-    notebook draws its own from its own seed, :mod:`autograder.seeds`) and hands them to every notebook."""
+class RunShared:
+    """What a grading run reads once for all its notebooks (:func:`shared_by_run`). Cases are not
+    shared: each notebook draws its own from its own seed (:mod:`autograder.seeds`)."""
 
-    checks_digest: str              # sha256 of the checks.py they were computed from
-    seed: int | None
-    runs: dict                      # check name -> CheckRun with no answers
+    checks_digest: str              # sha256 of the checks.py it was read for
     library: dict                   # withheld dotted name -> the library's source of it (to spot copies)
-
-    def fits(self, checks_path, seed) -> bool:
-        return seed == self.seed and _file_digest(checks_path) == self.checks_digest
 
 
 def _file_digest(path) -> str:
@@ -144,43 +137,40 @@ def _file_digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
 
 
-def hidden_cases(checks_path, seed: int, library=None) -> HiddenCases:
-    """Draw the cases of every check of ``checks_path`` with ``seed`` and compute their references
-    (``library``: the withheld functions' sources when already read, else read here)."""
-    checks = load_checks(checks_path) if Path(checks_path).is_file() else []
+def _checks(checks_path) -> list:
+    return load_checks(checks_path) if Path(checks_path).is_file() else []
+
+
+def hidden_cases(checks_path, seed: int) -> dict:
+    """``{check name: CheckRun}``: the cases of every check of ``checks_path`` drawn with ``seed``, and
+    their references and case kinds (no answers yet)."""
     runs = {}
-    for check in checks:
+    for check in _checks(checks_path):
         cases = draw_cases(check, check_rng(seed, check.name))
         references = reference_outcomes(check, cases)
         runs[check.name] = CheckRun(check, cases, references, case_kinds(check, cases, references, seed))
-    return HiddenCases(_file_digest(checks_path), seed, runs,
-                       library if library is not None else library_sources(withheld_names(checks)))
+    return runs
 
 
-def shared_by_run(checks_path) -> HiddenCases:
-    """What a grading run computes once for all its notebooks: the library's sources of the withheld
-    functions, with no cases (each notebook's come from its own seed)."""
-    checks = load_checks(checks_path) if Path(checks_path).is_file() else []
-    return HiddenCases(_file_digest(checks_path), None, {}, library_sources(withheld_names(checks)))
+def shared_by_run(checks_path) -> RunShared:
+    """The library's sources of the functions ``checks_path`` withholds, read once for a grading run."""
+    return RunShared(_file_digest(checks_path), library_sources(withheld_names(_checks(checks_path))))
 
 
 def prepare_hidden(checks_path, aid: str, nb, seed=None, builds_dir=None, prepared=None) -> HiddenSession:
     """Fresh cases and references for every check, the grading build and the static scan.
 
-    ``builds_dir`` caches grading builds (``None``: no build, for in-process use). ``prepared`` (a
-    :class:`HiddenCases`) is used, as a private copy, when it was computed from this very ``checks.py``
-    with this seed; otherwise the cases and references are computed here. The library's sources of the
-    withheld functions (for the copy scan) come with ``prepared`` when it was computed from this
-    ``checks.py`` (:func:`shared_by_run`: read once per run).
+    ``builds_dir`` caches grading builds (``None``: no build, for in-process use). ``prepared`` (the
+    run's :class:`RunShared`) gives the library's sources of the withheld functions for the copy scan
+    when it was read for this very ``checks.py``; otherwise they are read here.
     """
     sources = student_sources(nb)
     seed = seed if seed is not None else secrets.randbits(63)
-    if prepared is None or not prepared.fits(checks_path, seed):
-        same_checks = prepared is not None and prepared.checks_digest == _file_digest(checks_path)
-        prepared = hidden_cases(checks_path, seed, prepared.library if same_checks else None)
-    runs = copy.deepcopy(prepared.runs)
+    runs = hidden_cases(checks_path, seed)
     checks = [run.check for run in runs.values()]
     withheld = withheld_names(checks)
+    if prepared is None or prepared.checks_digest != _file_digest(checks_path):
+        prepared = RunShared(_file_digest(checks_path), library_sources(withheld))
     build = grading_build(aid, withheld, builds_dir) if builds_dir else None
     hits = scan_withheld(sources, withheld)
     flags = scan_suspicious(sources) + scan_copied(sources, prepared.library)
@@ -197,12 +187,14 @@ class PrepareHidden(NbGraderPreprocessor):
                    "derived; default: the assignment's kept secret in seeds_dir, or fresh per notebook "
                    "without one").tag(config=True)
     seeds_dir = Unicode("", help="Where each assignment's seed is kept (autograder.seeds)").tag(config=True)
-    prepared = Any(None, allow_none=True, help="HiddenCases of this run (used only when they fit checks.py and "
-                                              "the seed)").tag(config=True)
+    prepared = Any(None, allow_none=True, help="RunShared of this run (used only when read for this "
+                                              "checks.py)").tag(config=True)
 
     def preprocess(self, nb, resources):
         aid = resources["nbgrader"]["assignment"]
-        base = self.seed if self.seed is not None or not self.seeds_dir else assignment_seed(self.seeds_dir, aid)
+        base = self.seed
+        if base is None and self.seeds_dir:
+            base = assignment_seed(self.seeds_dir, aid)
         seed = None if base is None else notebook_seed(base, aid, student_sources(nb))  # its own cases
         session = prepare_hidden(Path(self.solutions_dir) / aid / "checks.py", aid, nb, seed,
                                  self.builds_dir or None, self.prepared)

@@ -1,9 +1,9 @@
 """Where one submission's grading seconds go: a table per phase, per submission.
 
 Grades ``--students`` honest submissions of one assignment (default ``a2_naive_conv``) one after
-another in this process, through the real sandboxed pipeline (``grade_submission`` with the run's
-hidden cases computed once, as a worker of ``grade_all`` does; ``--per-notebook`` computes them for
-every notebook instead, as before they were shared), with timers wrapped around the grader's own
+another in this process, through the real sandboxed pipeline (``grade_submission`` with what the run's
+notebooks share read once, as a worker of ``grade_all`` does; ``--per-notebook`` reads it for every
+notebook instead; each notebook's cases and references are always its own), with timers wrapped around the grader's own
 functions:
 
 | phase | what is timed |
@@ -106,7 +106,7 @@ def profile(course: Course, aid: str, students: list[str], options: GradeOptions
     with ExitStack() as stack:
         for patch in patches:
             stack.enter_context(patch)
-        prepared = None if per_notebook else trusted.hidden_cases(course.checks_file(aid), options.seed)
+        prepared = None if per_notebook else trusted.shared_by_run(course.checks_file(aid))
         for student in students:
             result = grade_submission(course, aid, student, options, prepared)
             if result.status != "graded" or result.score != result.max_score:
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     parser.add_argument("aid", nargs="?", default="a2_naive_conv")
     parser.add_argument("--students", type=int, default=4, help="honest submissions, graded one after another")
     parser.add_argument("--per-notebook", action="store_true",
-                        help="cases and references computed for every notebook (not once for the run)")
+                        help="the library sources for the copy scan read for every notebook (not once for the run)")
     args = parser.parse_args(argv)
     quiet_setup()
     with tempfile.TemporaryDirectory(prefix="convlab-profile-") as tmp:
