@@ -26,6 +26,7 @@ from autograder.grading import GradeOptions, grade_all  # noqa: E402
 from autograder.pipeline import configure_course  # noqa: E402
 from autograder.scan import student_sources  # noqa: E402
 from autograder.seeds import assignment_seed, notebook_seed  # noqa: E402
+from autograder.testing import make_submission  # noqa: E402
 
 
 def test_the_seed_is_drawn_once_kept_privately_and_drawn_again_when_deleted(tmp_path):
@@ -85,9 +86,7 @@ def _seeds_of_two_runs(course, monkeypatch) -> list[int]:
 
 def _a_course_with_one_submission(tmp_path):
     course = new_fixture_course(tmp_path / "course")
-    out = course.submitted / "ana" / AID / f"{AID}.ipynb"
-    out.parent.mkdir(parents=True)
-    out.write_text((course.assignments / AID / f"{AID}.ipynb").read_text())
+    make_submission(course.solutions / AID / f"{AID}.ipynb", None, course.submitted / "ana" / AID / f"{AID}.ipynb")
     return course
 
 
